@@ -1,0 +1,226 @@
+//! Command-line options, their translation into a server [`Config`], and the commands.
+//!
+//! Precedence, in one place: flag > environment variable (`TCLOCAL_<FLAG>`) > default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use tclocal_server::config::Limits;
+use tclocal_server::{App, AuthMode, Config, StoreConfig};
+use tclocal_services::identity::{DEV_SECRET_ID, DEV_SECRET_KEY, RootCredential};
+use tclocal_sign::SecretKey;
+use tclocal_wire::Language;
+
+/// Local emulator of the Tencent Cloud API 3.0.
+#[derive(Debug, Parser)]
+#[command(name = "tclocal", version, about)]
+pub(crate) struct Opts {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the emulator.
+    Serve(ServeOpts),
+}
+
+#[derive(Debug, Args)]
+struct ServeOpts {
+    /// Address to listen on. Loopback by default: tclocal has no business on a network.
+    #[arg(long, env = "TCLOCAL_LISTEN", default_value = "127.0.0.1:4570")]
+    listen: SocketAddr,
+    /// Directory of the embedded SQLite store; state survives restarts.
+    #[arg(long, env = "TCLOCAL_DATA_DIR", default_value = "./.tclocal")]
+    data_dir: PathBuf,
+    /// Keep everything in memory; write nothing to disk.
+    #[arg(long, env = "TCLOCAL_EPHEMERAL")]
+    ephemeral: bool,
+    /// Another store, e.g. `postgres://…` (not available yet).
+    #[arg(long, env = "TCLOCAL_STORE")]
+    store: Option<String>,
+    /// Signature and credential checks: strict, soft (check, log, serve anyway) or off.
+    #[arg(long, env = "TCLOCAL_AUTH", default_value = "strict")]
+    auth: AuthMode,
+    /// CAM policy evaluation for sub-users and roles: strict, soft or off.
+    #[arg(long, env = "TCLOCAL_CAM", default_value = "strict")]
+    cam: AuthMode,
+    /// Language of answers to requests that name none: zh-CN, en-US or ja-JP.
+    #[arg(long, env = "TCLOCAL_LANGUAGE", default_value = "zh-CN")]
+    language: Language,
+    /// Largest accepted difference, in seconds, between a request's timestamp and server time.
+    #[arg(long, env = "TCLOCAL_MAX_SKEW", default_value_t = 300)]
+    max_skew: i64,
+}
+
+/// A failure of a command, with its exit code.
+#[derive(Debug)]
+pub(crate) enum CliError {
+    /// The options do not make a valid configuration.
+    Usage(String),
+    /// The server could not start or failed while running.
+    Runtime(String),
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::Usage(m) | CliError::Runtime(m) => f.write_str(m),
+        }
+    }
+}
+
+impl CliError {
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Runtime(_) => 1,
+        }
+    }
+}
+
+/// The root credential: `TCLOCAL_SECRET_ID` / `TCLOCAL_SECRET_KEY` (read only from the
+/// environment, so a secret never sits in the process list), else the development key.
+/// `TENCENTCLOUD_*` are never read: they may hold a user's real keys.
+fn root_credential() -> Result<RootCredential, CliError> {
+    match (
+        std::env::var("TCLOCAL_SECRET_ID").ok(),
+        std::env::var("TCLOCAL_SECRET_KEY").ok(),
+    ) {
+        (None, None) => Ok(RootCredential::development()),
+        (Some(id), Some(key)) if !id.is_empty() && !key.is_empty() => Ok(RootCredential {
+            secret_id: id,
+            secret_key: SecretKey::new(key),
+        }),
+        _ => Err(CliError::Usage(
+            "set both TCLOCAL_SECRET_ID and TCLOCAL_SECRET_KEY, or neither".to_owned(),
+        )),
+    }
+}
+
+impl ServeOpts {
+    fn into_config(self) -> Result<Config, CliError> {
+        let store = match (self.ephemeral, self.store) {
+            (true, Some(_)) => {
+                return Err(CliError::Usage(
+                    "--ephemeral and --store exclude each other".to_owned(),
+                ));
+            }
+            (true, None) => StoreConfig::Memory,
+            (false, None) => StoreConfig::Sqlite(self.data_dir),
+            (false, Some(url)) => {
+                return Err(CliError::Usage(format!(
+                    "--store {url:?}: only the embedded SQLite store (--data-dir) and --ephemeral are available in this version"
+                )));
+            }
+        };
+        if self.max_skew < 0 {
+            return Err(CliError::Usage("--max-skew must be 0 or more".to_owned()));
+        }
+        if self.cam != AuthMode::Strict {
+            tracing::debug!("--cam is accepted; CAM policies arrive with sub-users");
+        }
+        Ok(Config {
+            listen: self.listen,
+            store,
+            auth: self.auth,
+            language: self.language,
+            max_skew_secs: self.max_skew,
+            root: root_credential()?,
+            limits: Limits::default(),
+        })
+    }
+}
+
+/// Runs the chosen command.
+pub(crate) fn run(opts: Opts) -> Result<(), CliError> {
+    match opts.command {
+        Command::Serve(serve) => {
+            let config = serve.into_config()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| CliError::Runtime(format!("cannot start the runtime: {e}")))?;
+            runtime.block_on(serve_forever(config))
+        }
+    }
+}
+
+async fn serve_forever(config: Config) -> Result<(), CliError> {
+    tclocal_server::telemetry::init();
+    let app = App::build(&config)
+        .await
+        .map_err(|e| CliError::Runtime(e.to_string()))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| CliError::Runtime(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CliError::Runtime(e.to_string()))?;
+    println!(
+        "tclocal listening on http://{addr} (store: {}, auth: {:?})",
+        app.store_name(),
+        config.auth
+    );
+    if config.root.secret_id == DEV_SECRET_ID {
+        println!("development credentials: SecretId {DEV_SECRET_ID} SecretKey {DEV_SECRET_KEY}");
+    } else {
+        println!(
+            "root SecretId {} (SecretKey from TCLOCAL_SECRET_KEY)",
+            config.root.secret_id
+        );
+    }
+    tclocal_server::serve::serve(listener, app, shutdown_signal()).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Opts::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_defaults_match_the_documented_contract() {
+        let opts = Opts::try_parse_from(["tclocal", "serve"]).unwrap();
+        let Command::Serve(s) = opts.command;
+        assert_eq!(s.listen.to_string(), "127.0.0.1:4570");
+        assert_eq!(s.auth, AuthMode::Strict);
+        assert_eq!(s.language, Language::ZhCn);
+        assert_eq!(s.max_skew, 300);
+    }
+
+    #[test]
+    fn conflicting_store_flags_are_a_usage_error() {
+        let opts =
+            Opts::try_parse_from(["tclocal", "serve", "--ephemeral", "--store", "postgres://x"])
+                .unwrap();
+        let Command::Serve(s) = opts.command;
+        assert_eq!(s.into_config().unwrap_err().exit_code(), 2);
+        assert!(Opts::try_parse_from(["tclocal", "serve", "--auth", "maybe"]).is_err());
+    }
+}

@@ -1,0 +1,18 @@
+//! The `tclocal` binary: parse the command line, turn it into a validated configuration, run.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let opts = cli::Opts::parse();
+    match cli::run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tclocal: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The server configuration, validated before anything starts.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use tclocal_services::identity::RootCredential;
+use tclocal_wire::Language;
+
+/// How strictly requests are authenticated (`--auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMode {
+    /// Check signatures and credentials; refuse failures.
+    #[default]
+    Strict,
+    /// Check, log and journal failures, then serve the request anyway.
+    Soft,
+    /// Check nothing.
+    Off,
+}
+
+impl std::str::FromStr for AuthMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "strict" => Ok(AuthMode::Strict),
+            "soft" => Ok(AuthMode::Soft),
+            "off" => Ok(AuthMode::Off),
+            other => Err(format!("unknown auth mode {other:?} (strict, soft or off)")),
+        }
+    }
+}
+
+/// Where state lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// In memory only (`--ephemeral`).
+    Memory,
+    /// Embedded SQLite in this directory (`--data-dir`).
+    Sqlite(PathBuf),
+}
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Where state lives.
+    pub store: StoreConfig,
+    /// Signature and credential checks.
+    pub auth: AuthMode,
+    /// Language of answers to requests that name none.
+    pub language: Language,
+    /// Largest accepted difference between a request's timestamp and server time.
+    pub max_skew_secs: i64,
+    /// Root key of the default account, used at first start.
+    pub root: RootCredential,
+    /// Limits on request sizes.
+    pub limits: Limits,
+}
+
+/// Request size limits (protocol.md §2.1).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest POST body (TC3: 10 MB).
+    pub max_body_bytes: usize,
+    /// Largest body signed with v1 (1 MB).
+    pub max_v1_body_bytes: usize,
+    /// Largest query string (GET: 32 KB).
+    pub max_query_bytes: usize,
+    /// Largest total size of the request headers.
+    pub max_header_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 10 * 1024 * 1024,
+            max_v1_body_bytes: 1024 * 1024,
+            max_query_bytes: 32 * 1024,
+            max_header_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Config {
+    /// A configuration for tests: loopback on a free port, memory store, strict auth, the
+    /// development key.
+    #[must_use]
+    pub fn for_tests() -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store: StoreConfig::Memory,
+            auth: AuthMode::Strict,
+            language: Language::ZhCn,
+            max_skew_secs: 300,
+            root: RootCredential::development(),
+            limits: Limits::default(),
+        }
+    }
+}

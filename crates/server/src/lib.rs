@@ -1,0 +1,24 @@
+//! tclocal's HTTP side: the API gateway, the control plane and the listener.
+//!
+//! The gateway ([`gateway`]) turns an HTTP request into a product call the way the cloud's
+//! API gateway does, in the documented check order (method → common parameters →
+//! Authorization → timestamp → SecretId → signature → product → version → action → region →
+//! parameters → business logic), and every answer into the `{"Response": …}` envelope with
+//! HTTP 200. Products (`tclocal-services`) never see HTTP; this crate never reads a table.
+//!
+//! - [`config`]: the validated server configuration.
+//! - [`app`]: building the shared state and the router.
+//! - [`gateway`]: the API pipeline.
+//! - [`control`]: the `/_tclocal/*` endpoints.
+//! - [`serve`]: the TCP listener, connection limits and graceful shutdown.
+//! - [`telemetry`]: the one place logging is set up.
+
+pub mod app;
+pub mod config;
+pub mod control;
+pub mod gateway;
+pub mod serve;
+pub mod telemetry;
+
+pub use app::{App, AppError};
+pub use config::{AuthMode, Config, StoreConfig};

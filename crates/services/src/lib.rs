@@ -1,0 +1,100 @@
+//! The emulated products: their state and business rules.
+//!
+//! A product implements [`Product`]: it receives a validated request (JSON typed against the
+//! spec) and a [`RequestContext`], and answers the action's fields or an [`ApiError`]. It
+//! never sees HTTP, signatures or routing; the gateway in `tclocal-server` does those.
+//! Products keep hot indexes in memory and write through to the [`tclocal_store::Store`].
+//!
+//! - [`identity`]: accounts and API keys (the gateway's credential look-up).
+//! - [`regions`]: the regions tclocal knows, with localised names.
+//! - [`cvm`]: Cloud Virtual Machine, 2017-03-12.
+
+pub mod cvm;
+pub mod identity;
+pub mod regions;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tclocal_wire::context::RequestContext;
+use tclocal_wire::{ApiError, ApiResult, CommonCode};
+
+/// Which regions a product serves.
+#[derive(Debug, Clone, Copy)]
+pub enum RegionScope {
+    /// Region-less (CAM, STS): `Region` is ignored.
+    Global,
+    /// Every request names a region, and it must be one of these.
+    Regional(&'static [&'static str]),
+}
+
+/// An emulated product (one short name, e.g. `cvm`).
+#[async_trait::async_trait]
+pub trait Product: Send + Sync + 'static {
+    /// The product's short name.
+    fn name(&self) -> &'static str;
+
+    /// The regions the product serves.
+    fn regions(&self) -> RegionScope;
+
+    /// True when tclocal emulates `action` of `version`; other actions of the model are
+    /// validated and then answered as not emulated.
+    fn emulates(&self, version: &str, action: &str) -> bool;
+
+    /// Serves one validated request.
+    async fn call(
+        &self,
+        cx: &RequestContext,
+        params: Map<String, Value>,
+    ) -> ApiResult<Map<String, Value>>;
+}
+
+/// The emulated products by short name.
+#[derive(Clone, Default)]
+pub struct Products {
+    by_name: HashMap<&'static str, Arc<dyn Product>>,
+}
+
+impl Products {
+    /// Adds a product.
+    pub fn register(&mut self, product: Arc<dyn Product>) {
+        self.by_name.insert(product.name(), product);
+    }
+
+    /// The product of that name, if emulated.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Product>> {
+        self.by_name.get(name)
+    }
+}
+
+impl std::fmt::Debug for Products {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.by_name.keys()).finish()
+    }
+}
+
+/// `UnsupportedOperation` for an action that is in the model but not emulated.
+#[must_use]
+pub fn not_emulated(cx: &RequestContext) -> ApiError {
+    ApiError::with_template(
+        CommonCode::UnsupportedOperation,
+        "UnsupportedOperation.NotEmulated",
+    )
+    .arg(&cx.action)
+    .arg(&cx.service)
+    .arg(&cx.version)
+}
+
+/// Converts a `serde_json::Value` that must be an object into its map.
+pub(crate) fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        other => {
+            let mut m = Map::new();
+            m.insert("Value".to_owned(), other);
+            m
+        }
+    }
+}

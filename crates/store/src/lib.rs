@@ -1,0 +1,67 @@
+//! The durable home of tclocal's state.
+//!
+//! Services keep hot indexes in memory, write through to a [`Store`] and load their tables from it at
+//! start-up. The trait is deliberately small — point reads, ordered prefix scans, atomic batches and
+//! a reset — so that every backend (in-memory, embedded SQLite, later PostgreSQL) can implement it
+//! exactly and be held to one shared [`testsuite::conformance`] suite.
+//!
+//! Layout:
+//! - [`Store`], [`Batch`] / [`Op`], [`StoreError`]: the contract.
+//! - [`MemoryStore`]: `--ephemeral`, and the default for every other crate's tests.
+//! - [`SqliteStore`]: the embedded default under `--data-dir`; one writer thread does group commit.
+//! - [`codec`]: versioned envelopes for persisted records, so a schema change is a migration and
+//!   never a silent misread.
+//! - [`testsuite`]: the conformance suite every backend's own tests call.
+//!
+//! ```
+//! use tclocal_store::{Batch, MemoryStore, Store};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store = MemoryStore::new();
+//! let mut batch = Batch::new();
+//! batch.put("cvm.instances", "ins-1", b"{}".to_vec());
+//! store.commit(batch).await?;
+//! assert_eq!(store.get("cvm.instances", "ins-1").await?, Some(b"{}".to_vec()));
+//! # Ok::<(), tclocal_store::StoreError>(())
+//! # }).unwrap();
+//! ```
+
+mod batch;
+pub mod codec;
+mod error;
+mod memory;
+mod sqlite;
+pub mod testsuite;
+
+pub use batch::{Batch, Op};
+pub use error::{Result, StoreError};
+pub use memory::MemoryStore;
+pub use sqlite::{CommitStats, SqliteOptions, SqliteStore};
+
+/// A transactional key-value store, partitioned into named tables.
+///
+/// Keys are UTF-8 strings ordered byte-wise (which for UTF-8 is code-point order); values are opaque
+/// bytes (use [`codec`] to give them a version). Every backend must pass [`testsuite::conformance`].
+///
+/// Writes only happen through [`Store::commit`] and [`Store::clear`], both of which are atomic, so
+/// a backend may group many callers' writes, in arrival order, into one physical transaction.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Human name for /_tclocal/info and logs, e.g. "sqlite:/path" or "memory".
+    fn describe(&self) -> String;
+
+    /// The value stored under `key` in `table`, if any.
+    async fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>>;
+
+    /// All rows of a table whose key starts with prefix, in key order.
+    async fn scan(&self, table: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
+
+    /// Applies all ops atomically and durably (when it returns Ok, the data survives a process crash).
+    ///
+    /// Ops apply in order, so a later op on the same key wins. If the returned future is dropped
+    /// before it completes, the batch may or may not have been applied, but never partially.
+    async fn commit(&self, batch: Batch) -> Result<()>;
+
+    /// Removes every row of the table (reset); table None = everything.
+    async fn clear(&self, table: Option<&str>) -> Result<()>;
+}

@@ -1,0 +1,40 @@
+//! What a product learns about the request it serves.
+//!
+//! The gateway builds a [`RequestContext`] once authentication and routing are done; products
+//! read it and never see HTTP.
+
+use crate::Language;
+
+/// The identity a request acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The account's AppId.
+    pub app_id: u64,
+    /// The account's root UIN (`OwnerUin`).
+    pub owner_uin: String,
+    /// The UIN that signed: the root UIN, or a sub-user's.
+    pub uin: String,
+    /// The SecretId that signed, when the request was signed.
+    pub secret_id: Option<String>,
+}
+
+/// Everything about a request that products may depend on.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// The id that goes back in `Response.RequestId`.
+    pub request_id: String,
+    /// Who is calling.
+    pub principal: Principal,
+    /// The product, e.g. `cvm`.
+    pub service: String,
+    /// The API version, e.g. `2017-03-12`.
+    pub version: String,
+    /// The action, e.g. `DescribeInstancesStatus`.
+    pub action: String,
+    /// `X-TC-Region` / `Region`, already checked against the product's regions.
+    pub region: Option<String>,
+    /// The language answers are written in.
+    pub language: Language,
+    /// Server time when the request arrived, in Unix milliseconds.
+    pub received_at_ms: i64,
+}

@@ -1,0 +1,506 @@
+//! The `import-specs` task: finds the models, converts them and writes the spec files.
+//!
+//! Everything is driven by what the packages contain: every `services/<dir>/v<date>/api.json`
+//! of tccli is one spec, named by its own metadata, and its error codes come from the SDK's
+//! `tencentcloud/<service>/v<date>/errorcodes.py` when present. The files are independent,
+//! so a full import (about 300 service versions) runs them on all cores.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result, bail};
+
+use crate::ImportArgs;
+use crate::convert::{self, Source};
+use crate::errorcodes;
+use crate::output;
+
+/// One `api.json` to import.
+#[derive(Debug, Clone)]
+struct Job {
+    /// tccli directory name, e.g. `autoscaling`.
+    dir: String,
+    api_json: PathBuf,
+}
+
+/// Package versions found in the inputs.
+#[derive(Debug, Default)]
+struct Versions {
+    tccli: Option<String>,
+    /// The `--sdk-version` override, recorded verbatim.
+    sdk_override: Option<String>,
+    /// Normalised distribution name (`tencentcloud-sdk-python-cvm`) → version.
+    sdk: BTreeMap<String, String>,
+}
+
+impl Versions {
+    /// `"<package> <version>"` of the SDK package that ships `service`'s error codes.
+    fn sdk_for(&self, service: &str) -> Option<String> {
+        if let Some(v) = &self.sdk_override {
+            return Some(v.clone());
+        }
+        let own = format!("tencentcloud-sdk-python-{service}");
+        let all = "tencentcloud-sdk-python";
+        [own.as_str(), all]
+            .into_iter()
+            .find_map(|name| self.sdk.get(name).map(|v| format!("{name} {v}")))
+    }
+}
+
+/// Runs the import; returns one summary line per file written, sorted by path.
+pub(crate) fn run(args: &ImportArgs, out: &Path) -> Result<Vec<String>> {
+    let services_dir = args.tccli.join("services");
+    let mut jobs = discover(&services_dir)?;
+    if jobs.is_empty() {
+        bail!(
+            "no services/<service>/v<version>/api.json under {}",
+            args.tccli.display()
+        );
+    }
+    if !args.services.is_empty() {
+        jobs = select(jobs, &args.services)?;
+    }
+
+    let versions = Versions {
+        tccli: args
+            .tccli_version
+            .clone()
+            .or_else(|| tccli_version(&args.tccli)),
+        sdk_override: args.sdk_version.clone(),
+        sdk: dist_infos(&args.sdk),
+    };
+    if versions.tccli.is_none() {
+        eprintln!(
+            "warning: tccli version unknown (no tccli-*.dist-info beside the package); use --tccli-version"
+        );
+    }
+
+    let results = parallel(&jobs, |job| import_one(job, &args.sdk, &versions, out))?;
+
+    let mut seen = BTreeSet::new();
+    let mut report = Vec::with_capacity(results.len());
+    for r in results {
+        if !seen.insert(r.path.clone()) {
+            bail!("two models map to {}", r.path);
+        }
+        for w in &r.warnings {
+            eprintln!("warning: {}: {w}", r.path);
+        }
+        report.push(r.summary);
+    }
+    report.sort();
+    Ok(report)
+}
+
+/// All `services/<dir>/v*/api.json`, sorted.
+fn discover(services_dir: &Path) -> Result<Vec<Job>> {
+    let mut jobs = Vec::new();
+    for dir in sorted_dirs(services_dir)? {
+        let Some(name) = file_name(&dir) else {
+            continue;
+        };
+        for version_dir in sorted_dirs(&dir)? {
+            let api_json = version_dir.join("api.json");
+            let is_version = file_name(&version_dir).is_some_and(|v| v.starts_with('v'));
+            if is_version && api_json.is_file() {
+                jobs.push(Job {
+                    dir: name.clone(),
+                    api_json,
+                });
+            }
+        }
+    }
+    Ok(jobs)
+}
+
+/// Keeps the jobs of the named services. A name matches a tccli directory name, or else
+/// (this costs a parse of every model) a `serviceShortName`, as for `as` in `autoscaling/`.
+fn select(jobs: Vec<Job>, wanted: &[String]) -> Result<Vec<Job>> {
+    let by_dir: BTreeSet<&str> = jobs.iter().map(|j| j.dir.as_str()).collect();
+    let missing: BTreeSet<&str> = wanted
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !by_dir.contains(w))
+        .collect();
+    let short_names: Vec<Option<String>> = if missing.is_empty() {
+        vec![None; jobs.len()]
+    } else {
+        parallel(&jobs, |job| {
+            let text = fs::read_to_string(&job.api_json)?;
+            Ok(Some(convert::parse(&text)?.metadata.service_short_name))
+        })?
+    };
+    let mut found = BTreeSet::new();
+    let mut kept = Vec::new();
+    for (job, short) in jobs.into_iter().zip(short_names) {
+        let hit = wanted.iter().find(|w| {
+            **w == job.dir || (missing.contains(w.as_str()) && short.as_deref() == Some(w))
+        });
+        if let Some(w) = hit {
+            found.insert(w.clone());
+            kept.push(job);
+        }
+    }
+    let unknown: Vec<&String> = wanted.iter().filter(|w| !found.contains(*w)).collect();
+    if !unknown.is_empty() {
+        bail!("no model for service(s) {unknown:?}");
+    }
+    Ok(kept)
+}
+
+struct Imported {
+    path: String,
+    summary: String,
+    warnings: Vec<String>,
+}
+
+fn import_one(job: &Job, sdk_dir: &Path, versions: &Versions, out: &Path) -> Result<Imported> {
+    let context = || format!("importing {}", job.api_json.display());
+    let text = fs::read_to_string(&job.api_json).with_context(context)?;
+    let model = convert::parse(&text).with_context(context)?;
+    let service = model.metadata.service_short_name.clone();
+    let version = model.metadata.api_version.clone();
+    check_name(&service, "serviceShortName").with_context(context)?;
+    check_version(&version).with_context(context)?;
+
+    let compact = version.replace('-', "");
+    // The SDK names its package by the short name; fall back to the tccli directory.
+    let codes_file = [service.as_str(), job.dir.as_str()]
+        .iter()
+        .map(|s| {
+            sdk_dir
+                .join("tencentcloud")
+                .join(s)
+                .join(format!("v{compact}"))
+                .join("errorcodes.py")
+        })
+        .find(|p| p.is_file());
+    let mut warnings = Vec::new();
+    let (errors, sdk) = match &codes_file {
+        Some(p) => {
+            let codes =
+                fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let sdk = versions.sdk_for(&service);
+            if sdk.is_none() {
+                warnings.push("SDK package version unknown; use --sdk-version".to_owned());
+            }
+            (errorcodes::extract(&codes), sdk)
+        }
+        None => {
+            warnings.push("no errorcodes.py in the SDK directory; errors left empty".to_owned());
+            (Vec::new(), None)
+        }
+    };
+
+    let source = Source {
+        tccli: versions.tccli.clone(),
+        sdk,
+    };
+    let converted = convert::convert(model, source, errors).with_context(context)?;
+    warnings.extend(converted.warnings);
+    let spec = converted.spec;
+    let rendered = output::render(&spec);
+
+    let rel = format!("{service}/{version}.json");
+    let path = out.join(&service).join(format!("{version}.json"));
+    fs::create_dir_all(path.parent().unwrap_or(out))
+        .with_context(|| format!("creating {}", out.display()))?;
+    let unchanged = fs::read_to_string(&path).is_ok_and(|old| old == rendered);
+    if !unchanged {
+        fs::write(&path, &rendered).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let summary = format!(
+        "{rel}: {} actions, {} objects, {} error codes, {} bytes{}",
+        spec.actions.len(),
+        spec.objects.len(),
+        spec.errors.len(),
+        rendered.len(),
+        if unchanged { " (unchanged)" } else { "" },
+    );
+    Ok(Imported {
+        path: rel,
+        summary,
+        warnings,
+    })
+}
+
+/// A service name becomes a directory name: keep it to lowercase ASCII, digits, `-`, `_`.
+fn check_name(name: &str, what: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !ok {
+        bail!("{what} {name:?} is not a plain lowercase name");
+    }
+    Ok(())
+}
+
+/// API versions are dates, `YYYY-MM-DD`.
+fn check_version(version: &str) -> Result<()> {
+    let b = version.as_bytes();
+    let ok = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !ok {
+        bail!("apiVersion {version:?} is not YYYY-MM-DD");
+    }
+    Ok(())
+}
+
+/// The version of the `tccli-*.dist-info` beside the package directory.
+fn tccli_version(package_dir: &Path) -> Option<String> {
+    let parent = package_dir.canonicalize().ok()?.parent()?.to_path_buf();
+    dist_infos(&parent).remove("tccli")
+}
+
+/// Name → version of every `*.dist-info/METADATA` directly under `dir`.
+fn dist_infos(dir: &Path) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "dist-info") {
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(path.join("METADATA")) else {
+            continue;
+        };
+        if let Some((name, version)) = name_and_version(&text) {
+            found.insert(name, version);
+        }
+    }
+    found
+}
+
+/// `Name` (normalised: lowercase, `_`/`.` → `-`) and `Version` from a METADATA header.
+fn name_and_version(metadata: &str) -> Option<(String, String)> {
+    let mut name = None;
+    let mut version = None;
+    for line in metadata.lines() {
+        if line.is_empty() {
+            break; // end of the header; the description follows
+        }
+        if let Some(v) = line.strip_prefix("Name:") {
+            name = Some(v.trim().to_ascii_lowercase().replace(['_', '.'], "-"));
+        } else if let Some(v) = line.strip_prefix("Version:") {
+            version = Some(v.trim().to_owned());
+        }
+    }
+    Some((name?, version?))
+}
+
+fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+fn file_name(path: &Path) -> Option<String> {
+    path.file_name()?.to_str().map(str::to_owned)
+}
+
+/// Runs `f` over `items` on all cores; results in input order, the first error wins.
+fn parallel<T, R, F>(items: &[T], f: F) -> Result<Vec<R>>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> Result<R> + Sync,
+{
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<R>>>> =
+        Mutex::new(std::iter::repeat_with(|| None).take(items.len()).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    results
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| bail!("a worker thread panicked")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_header_gives_normalised_name_and_version() {
+        let text = "Metadata-Version: 2.1\nName: tencentcloud_sdk_python-CVM\nVersion: 3.1.178\n\n\
+                    Name: not-this\n";
+        assert_eq!(
+            name_and_version(text),
+            Some((
+                "tencentcloud-sdk-python-cvm".to_owned(),
+                "3.1.178".to_owned()
+            ))
+        );
+        assert_eq!(name_and_version("Name: x\n"), None);
+    }
+
+    #[test]
+    fn sdk_source_prefers_the_service_package_then_the_full_sdk() {
+        let mut v = Versions::default();
+        v.sdk
+            .insert("tencentcloud-sdk-python".to_owned(), "3.0.1".to_owned());
+        v.sdk.insert(
+            "tencentcloud-sdk-python-cvm".to_owned(),
+            "3.1.178".to_owned(),
+        );
+        assert_eq!(
+            v.sdk_for("cvm").as_deref(),
+            Some("tencentcloud-sdk-python-cvm 3.1.178")
+        );
+        assert_eq!(
+            v.sdk_for("cam").as_deref(),
+            Some("tencentcloud-sdk-python 3.0.1")
+        );
+        v.sdk_override = Some("pinned 9".to_owned());
+        assert_eq!(v.sdk_for("cvm").as_deref(), Some("pinned 9"));
+    }
+
+    #[test]
+    fn names_and_versions_are_checked() {
+        assert!(check_name("cvm", "s").is_ok());
+        assert!(check_name("../etc", "s").is_err());
+        assert!(check_name("", "s").is_err());
+        assert!(check_version("2017-03-12").is_ok());
+        assert!(check_version("20170312").is_err());
+        assert!(check_version("2017-03-1x").is_err());
+    }
+
+    /// A tccli + SDK layout in a temporary directory, imported end to end.
+    #[test]
+    fn imports_a_package_layout() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let tccli = root.join("site").join("tccli");
+        let model = |service: &str, version: &str| {
+            format!(
+                r#"{{"actions": {{"Ping": {{"document": "说明", "input": "PingRequest", "name": "探测",
+                   "output": "PingResponse", "status": "online"}}}},
+                   "metadata": {{"apiVersion": "{version}", "serviceNameCN": "服务",
+                   "serviceShortName": "{service}"}},
+                   "objects": {{"PingRequest": {{"document": "", "members": [], "type": "object"}},
+                   "PingResponse": {{"document": "", "members": [{{"document": "ID",
+                   "member": "string", "name": "RequestId", "type": "string"}}], "type": "object"}}}},
+                   "version": "1.0"}}"#
+            )
+        };
+        let write = |path: PathBuf, text: &str| {
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        };
+        write(
+            tccli.join("services/ping/v20200102/api.json"),
+            &model("ping", "2020-01-02"),
+        );
+        write(
+            tccli.join("services/autoping/v20210304/api.json"),
+            &model("ap", "2021-03-04"),
+        );
+        write(
+            root.join("site/tccli-9.9.9.dist-info/METADATA"),
+            "Metadata-Version: 2.1\nName: tccli\nVersion: 9.9.9\n",
+        );
+        let sdk = root.join("sdk");
+        write(
+            sdk.join("tencentcloud/ping/v20200102/errorcodes.py"),
+            "# 超时\nFAILEDOPERATION_TIMEOUT = 'FailedOperation.Timeout'\n",
+        );
+        write(
+            sdk.join("tencentcloud_sdk_python_ping-1.0.0.dist-info/METADATA"),
+            "Name: tencentcloud-sdk-python-ping\nVersion: 1.0.0\n",
+        );
+        let out = root.join("specs");
+        let mut args = ImportArgs {
+            tccli,
+            sdk,
+            services: vec![],
+            out: None,
+            tccli_version: None,
+            sdk_version: None,
+        };
+
+        let report = run(&args, &out).unwrap();
+        assert_eq!(report.len(), 2, "{report:?}");
+        let ping: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join("ping/2020-01-02.json")).unwrap())
+                .unwrap();
+        assert_eq!(ping["source"]["tccli"], "9.9.9");
+        assert_eq!(ping["source"]["sdk"], "tencentcloud-sdk-python-ping 1.0.0");
+        assert_eq!(
+            ping["errors"],
+            serde_json::json!(["FailedOperation.Timeout"])
+        );
+        assert_eq!(ping["actions"]["Ping"]["input"], "PingRequest");
+        // Named by serviceShortName, not by the tccli directory; no SDK file, no codes.
+        let ap: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join("ap/2021-03-04.json")).unwrap())
+                .unwrap();
+        assert_eq!(ap["errors"], serde_json::json!([]));
+        assert_eq!(ap["source"]["sdk"], serde_json::Value::Null);
+
+        // Selection by directory name and by short name; unknown names fail.
+        args.services = vec!["ping".to_owned()];
+        assert_eq!(run(&args, &out).unwrap().len(), 1);
+        args.services = vec!["ap".to_owned()];
+        let report = run(&args, &out).unwrap();
+        assert_eq!(report.len(), 1);
+        assert!(report[0].starts_with("ap/2021-03-04.json") && report[0].ends_with("(unchanged)"));
+        args.services = vec!["nope".to_owned()];
+        assert!(run(&args, &out).is_err());
+
+        // Flags override the metadata.
+        args.services = vec![];
+        args.tccli_version = Some("1.0".to_owned());
+        args.sdk_version = Some("pinned 2".to_owned());
+        run(&args, &out).unwrap();
+        let ping: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join("ping/2020-01-02.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            ping["source"],
+            serde_json::json!({"tccli": "1.0", "sdk": "pinned 2"})
+        );
+    }
+
+    #[test]
+    fn parallel_keeps_order_and_reports_errors() {
+        let items: Vec<u32> = (0..100).collect();
+        let doubled = parallel(&items, |i| Ok(i * 2)).unwrap();
+        assert_eq!(doubled, (0..100).map(|i| i * 2).collect::<Vec<_>>());
+        let failed = parallel(&items, |i| if *i == 42 { bail!("boom") } else { Ok(*i) });
+        assert!(failed.is_err());
+    }
+}

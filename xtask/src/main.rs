@@ -1,0 +1,76 @@
+//! Repository maintenance tasks, run with `cargo run -p xtask -- <task>`.
+//!
+//! The only task today is `import-specs`: it turns the official published API models (the
+//! `api.json` files shipped in the tccli package and the `errorcodes.py` files of the Python
+//! SDK) into the structure-only `specs/<service>/<version>.json` files the emulator reads.
+//! See `specs/README.md` for the format and the exact command.
+
+mod convert;
+mod errorcodes;
+mod import;
+mod output;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Maintenance tasks for the tclocal repository.
+#[derive(Debug, Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Derive `specs/<service>/<version>.json` from unpacked tccli and SDK packages.
+    ImportSpecs(ImportArgs),
+}
+
+/// Arguments of `import-specs`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ImportArgs {
+    /// The unpacked `tccli` package directory (the one holding `services/`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) tccli: PathBuf,
+    /// A directory holding unpacked `tencentcloud` SDK packages
+    /// (`tencentcloud/<svc>/v<YYYYMMDD>/errorcodes.py`, `*.dist-info/`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) sdk: PathBuf,
+    /// Only these services (tccli directory name or `serviceShortName`); all when absent.
+    #[arg(long = "service", value_name = "NAME", value_delimiter = ',')]
+    pub(crate) services: Vec<String>,
+    /// Where to write; defaults to the repository's `specs/`.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// tccli version to record, overriding the wheel metadata.
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) tccli_version: Option<String>,
+    /// SDK package and version to record (e.g. `tencentcloud-sdk-python 3.1.178`),
+    /// overriding the wheel metadata.
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) sdk_version: Option<String>,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.task {
+        Task::ImportSpecs(args) => {
+            let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            let repo = manifest_dir.parent().unwrap_or(manifest_dir);
+            let out = args.out.clone().unwrap_or_else(|| repo.join("specs"));
+            let report = import::run(&args, &out)?;
+            for line in &report {
+                println!("{line}");
+            }
+            println!(
+                "{} spec file(s) up to date in {}",
+                report.len(),
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}
