@@ -6,9 +6,9 @@ use std::sync::atomic::AtomicBool;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use tclocal_services::Products;
 use tclocal_services::cvm::{Cvm, Instances};
 use tclocal_services::identity::{Identity, IdentityError};
+use tclocal_services::{Product, Products};
 use tclocal_store::{MemoryStore, SqliteStore, Store, StoreError};
 use tclocal_wire::clock::{Clock, SystemClock};
 use tclocal_wire::ids::{RequestIds, UuidRequestIds};
@@ -60,11 +60,13 @@ impl App {
             config,
             Arc::new(SystemClock::new()),
             Arc::new(UuidRequestIds),
+            Vec::new(),
         )
         .await
     }
 
-    /// [`App::build`] with an injected clock and request ids (for tests).
+    /// [`App::build`] with an injected clock and request ids, and products that replace the
+    /// built-in ones of the same name (for tests).
     ///
     /// # Errors
     /// When the store or the identity data cannot be opened.
@@ -72,6 +74,7 @@ impl App {
         config: &Config,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn RequestIds>,
+        replacements: Vec<Arc<dyn Product>>,
     ) -> Result<App, AppError> {
         let store: Arc<dyn Store> = match &config.store {
             StoreConfig::Memory => Arc::new(MemoryStore::new()),
@@ -86,6 +89,9 @@ impl App {
         let identity = Arc::new(Identity::open(store.as_ref(), config.root.clone()).await?);
         let mut products = Products::default();
         products.register(Arc::new(Cvm::new(Arc::new(Instances::default()))));
+        for product in replacements {
+            products.register(product);
+        }
         let gateway = Gateway::new(
             GatewayConfig {
                 auth: config.auth,
