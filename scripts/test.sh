@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test of tclocal: formatting and lints, the Rust tests, then the official-SDK
+# compatibility suites (Python and Node.js) against a real `tclocal serve` on loopback.
+# It installs what the suites need into .cache/ (nothing global), so it works on a new
+# machine. This is the test command README.md shows, and the one .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
+
+step "build the tclocal binary for the compatibility suites"
+cargo build -p tclocal --locked
+export TCLOCAL_BIN="${TCLOCAL_BIN:-$PWD/target/debug/tclocal}"
+
+step "official SDK compatibility suites"
+scripts/compat.sh
+
+printf '\nall tests passed\n'
