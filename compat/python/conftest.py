@@ -143,6 +143,28 @@ def server_max_skew_60(_log_dir):
 
 
 @pytest.fixture
+def tclocal_serve(_log_dir):
+    """Starts tclocal processes with a test's own flags; each is stopped when the test ends.
+
+    `tclocal_serve(name, *flags, env=None)` returns the running `Server` (always
+    `--ephemeral` on a free loopback port, like the session servers), so a test that
+    changes state (instances, emulated time) starts from nothing and leaves nothing.
+    """
+    started: list[_Process] = []
+
+    def start(name: str, *args: str, env: dict[str, str] | None = None) -> Server:
+        p = _Process(list(args), env or {}, _log_dir, name)
+        started.append(p)
+        return p.server
+
+    try:
+        yield start
+    finally:
+        for p in started:
+            p.stop()
+
+
+@pytest.fixture
 def recorded(monkeypatch):
     """Every (requests.PreparedRequest, requests.Response) the SDK exchanges in this test."""
     from tencentcloud.common.http import request as sdk_request

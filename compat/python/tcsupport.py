@@ -14,6 +14,8 @@ import http.client
 import json
 import re
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -72,6 +74,31 @@ class Server:
                 return "".join(fh.readlines()[-n:])
         except OSError:
             return "<no log>"
+
+
+def control(server: Server, method: str, path: str) -> tuple[int, dict]:
+    """A control-plane call (`/_tclocal/...`): (HTTP status, JSON body). Plain urllib."""
+    req = urllib.request.Request(server.url + path, method=method, data=b"" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def emulated_now_ms(server: Server) -> int:
+    """Emulated time (`GET /_tclocal/clock`), in Unix milliseconds."""
+    status, body = control(server, "GET", "/_tclocal/clock")
+    assert status == 200, body
+    return body["now_ms"]
+
+
+def advance_clock(server: Server, seconds: float) -> int:
+    """Moves emulated time forward (`POST /_tclocal/clock/advance?seconds=N`); returns the
+    new emulated time in Unix milliseconds. Signatures keep being checked against wall time."""
+    status, body = control(server, "POST", f"/_tclocal/clock/advance?seconds={seconds}")
+    assert status == 200, body
+    return body["now_ms"]
 
 
 def assert_request_id(request_id) -> None:

@@ -212,12 +212,40 @@ def test_malformed_instance_id_is_invalid_instance_id_malformed(server):
     )
 
 
+# DescribeInstancesOperationLimit is in the CVM model but not emulated (DescribeKeyPairs, used
+# here before, is emulated now).
+
+
+def _operation_limit_req(**fields):
+    req = models.DescribeInstancesOperationLimitRequest()
+    req.InstanceIds = ["ins-r8hr2upy"]
+    req.Operation = "INSTANCE_DEGRADE"
+    for k, v in fields.items():
+        setattr(req, k, v)
+    return req
+
+
 def test_modelled_but_not_emulated_action_is_unsupported_operation(server):
-    t.expect_error(lambda: t.cvm(server).DescribeKeyPairs(models.DescribeKeyPairsRequest()), "UnsupportedOperation")
+    err = t.expect_error(
+        lambda: t.cvm(server, language="en-US").DescribeInstancesOperationLimit(_operation_limit_req()),
+        "UnsupportedOperation",
+    )
+    assert "DescribeInstancesOperationLimit" in err.get_message()
 
 
 def test_not_emulated_action_still_validates_parameters_first(server):
-    t.expect_error(lambda: t.common(server).call_json("DescribeKeyPairs", {"Foo": 1}), "UnknownParameter")
+    t.expect_error(
+        lambda: t.common(server).call_json("DescribeInstancesOperationLimit", {"Operation": "INSTANCE_DEGRADE", "Foo": 1}),
+        "UnknownParameter",
+    )
+
+
+def test_not_emulated_action_still_requires_its_required_members(server):
+    err = t.expect_error(
+        lambda: t.cvm(server).DescribeInstancesOperationLimit(_operation_limit_req(InstanceIds=None)),
+        "MissingParameter",
+    )
+    assert "InstanceIds" in err.get_message()
 
 
 # --- messages the real cloud is known to send (protocol.md §7, architecture.md §1.2) -------

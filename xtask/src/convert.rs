@@ -108,10 +108,14 @@ pub(crate) struct Spec {
 pub(crate) struct Source {
     pub(crate) tccli: Option<String>,
     pub(crate) sdk: Option<String>,
+    /// The Go SDK module whose `client.go` gave the per-action error codes; written only
+    /// when one was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) go_sdk: Option<String>,
 }
 
 /// One action of a spec.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct Action {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) status: Option<String>,
@@ -119,6 +123,10 @@ pub(crate) struct Action {
     pub(crate) output: String,
     #[serde(skip_serializing_if = "is_false")]
     pub(crate) skip_sign: bool,
+    /// The codes the Go SDK documents for this action, sorted and unique; written only when
+    /// there are some.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) errors: Vec<String>,
 }
 
 /// One member of a structure; flags are written only when true.
@@ -183,6 +191,7 @@ pub(crate) fn convert(model: ApiModel, source: Source, errors: Vec<String>) -> R
                 input: a.input,
                 output: a.output,
                 skip_sign: a.skip_sign,
+                errors: Vec::new(),
             };
             Ok((name, action))
         })
@@ -311,6 +320,7 @@ mod tests {
         Source {
             tccli: Some("1.2.3".to_owned()),
             sdk: Some("tencentcloud-sdk-python-thing 4.5.6".to_owned()),
+            go_sdk: None,
         }
     }
 

@@ -20,7 +20,8 @@ pub(crate) fn extract(text: &str) -> Vec<String> {
     codes.into_iter().collect()
 }
 
-fn assignment(line: &str) -> Option<&str> {
+/// The quoted code of an `IDENTIFIER = 'Code'` line (single or double quotes), if it is one.
+pub(crate) fn assignment(line: &str) -> Option<&str> {
     let (lhs, rhs) = line.split_once('=')?;
     let lhs = lhs.trim();
     if lhs.is_empty() || !lhs.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {

@@ -2,8 +2,9 @@
 //!
 //! Everything is driven by what the packages contain: every `services/<dir>/v<date>/api.json`
 //! of tccli is one spec, named by its own metadata, and its error codes come from the SDK's
-//! `tencentcloud/<service>/v<date>/errorcodes.py` when present. The files are independent,
-//! so a full import (about 300 service versions) runs them on all cores.
+//! `tencentcloud/<service>/v<date>/errorcodes.py` when present, and each action's own codes
+//! from the Go SDK's `tencentcloud/<service>/v<date>/client.go` when `--go-sdk` is given. The
+//! files are independent, so a full import (about 300 service versions) runs them on all cores.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -16,6 +17,7 @@ use anyhow::{Context, Result, bail};
 use crate::ImportArgs;
 use crate::convert::{self, Source};
 use crate::errorcodes;
+use crate::goclient;
 use crate::output;
 
 /// One `api.json` to import.
@@ -78,7 +80,13 @@ pub(crate) fn run(args: &ImportArgs, out: &Path) -> Result<Vec<String>> {
         );
     }
 
-    let results = parallel(&jobs, |job| import_one(job, &args.sdk, &versions, out))?;
+    let go = args.go_sdk.as_deref().map(|root| GoSdk {
+        root,
+        version: args.go_sdk_version.as_deref(),
+    });
+    let results = parallel(&jobs, |job| {
+        import_one(job, &args.sdk, go.as_ref(), &versions, out)
+    })?;
 
     let mut seen = BTreeSet::new();
     let mut report = Vec::with_capacity(results.len());
@@ -157,7 +165,87 @@ struct Imported {
     warnings: Vec<String>,
 }
 
-fn import_one(job: &Job, sdk_dir: &Path, versions: &Versions, out: &Path) -> Result<Imported> {
+/// The `--go-sdk` directory and the `--go-sdk-version` override.
+#[derive(Debug, Clone, Copy)]
+struct GoSdk<'a> {
+    root: &'a Path,
+    version: Option<&'a str>,
+}
+
+/// A Go SDK `client.go` and the module it belongs to.
+#[derive(Debug, PartialEq)]
+struct GoClient {
+    client_go: PathBuf,
+    /// `<module path> <version>`, or just the module path when the version is unknown.
+    module: String,
+    version_known: bool,
+}
+
+impl GoSdk<'_> {
+    /// The `client.go` of the first of `names` that has one for `compact` (`20170312`).
+    /// In the module cache layout (`<name>@<version>/`) the highest version wins; a plain
+    /// source tree (`<name>/`) comes after it.
+    fn find(&self, names: &[&str], compact: &str) -> Result<Option<GoClient>> {
+        let tail = Path::new(&format!("v{compact}")).join("client.go");
+        let mut entries: Vec<String> = Vec::new();
+        for entry in
+            fs::read_dir(self.root).with_context(|| format!("reading {}", self.root.display()))?
+        {
+            let entry = entry.with_context(|| format!("reading {}", self.root.display()))?;
+            if let Some(name) = entry.file_name().to_str() {
+                entries.push(name.to_owned());
+            }
+        }
+        for name in names {
+            let prefix = format!("{name}@");
+            let best = entries
+                .iter()
+                .filter_map(|e| Some((e, e.strip_prefix(&prefix)?)))
+                .filter(|(e, _)| self.root.join(e).join(&tail).is_file())
+                .max_by(|a, b| version_key(a.1).cmp(&version_key(b.1)).then(a.1.cmp(b.1)));
+            let (module_dir, dir_version) = match best {
+                Some((e, v)) => (self.root.join(e), Some(v)),
+                None if self.root.join(name).join(&tail).is_file() => (self.root.join(name), None),
+                None => continue,
+            };
+            let path = go_module_path(&module_dir).unwrap_or_else(|| (*name).to_owned());
+            let version = self.version.or(dir_version);
+            return Ok(Some(GoClient {
+                client_go: module_dir.join(&tail),
+                module: match version {
+                    Some(v) => format!("{path} {v}"),
+                    None => path,
+                },
+                version_known: version.is_some(),
+            }));
+        }
+        Ok(None)
+    }
+}
+
+/// The `module` line of `<dir>/go.mod`.
+fn go_module_path(dir: &Path) -> Option<String> {
+    let text = fs::read_to_string(dir.join("go.mod")).ok()?;
+    text.lines().find_map(|l| {
+        let path = l.trim().strip_prefix("module")?.trim().trim_matches('"');
+        (!path.is_empty()).then(|| path.to_owned())
+    })
+}
+
+/// Orders `v1.1.30` after `v1.1.9`: the numeric parts of a semantic version.
+fn version_key(version: &str) -> Vec<u64> {
+    let core = version.trim_start_matches('v');
+    let core = core.split(['-', '+']).next().unwrap_or(core);
+    core.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+}
+
+fn import_one(
+    job: &Job,
+    sdk_dir: &Path,
+    go: Option<&GoSdk<'_>>,
+    versions: &Versions,
+    out: &Path,
+) -> Result<Imported> {
     let context = || format!("importing {}", job.api_json.display());
     let text = fs::read_to_string(&job.api_json).with_context(context)?;
     let model = convert::parse(&text).with_context(context)?;
@@ -195,13 +283,49 @@ fn import_one(job: &Job, sdk_dir: &Path, versions: &Versions, out: &Path) -> Res
         }
     };
 
+    // Per-action codes from the Go SDK.
+    let mut action_errors = BTreeMap::new();
+    let mut go_sdk = None;
+    if let Some(go) = go {
+        match go.find(&[service.as_str(), job.dir.as_str()], &compact)? {
+            Some(client) => {
+                let text = fs::read_to_string(&client.client_go)
+                    .with_context(|| format!("reading {}", client.client_go.display()))?;
+                action_errors = goclient::extract(&text);
+                if !client.version_known {
+                    warnings.push("Go SDK module version unknown; use --go-sdk-version".to_owned());
+                }
+                go_sdk = Some(client.module);
+            }
+            None => warnings.push(format!(
+                "no {service}/v{compact}/client.go in the Go SDK directory; per-action errors left out"
+            )),
+        }
+    }
+
     let source = Source {
         tccli: versions.tccli.clone(),
         sdk,
+        go_sdk,
     };
     let converted = convert::convert(model, source, errors).with_context(context)?;
     warnings.extend(converted.warnings);
-    let spec = converted.spec;
+    let mut spec = converted.spec;
+    let mut unknown = Vec::new();
+    for (action, codes) in action_errors {
+        match spec.actions.get_mut(&action) {
+            Some(a) => a.errors = codes,
+            None => unknown.push(action),
+        }
+    }
+    if !unknown.is_empty() {
+        warnings.push(format!(
+            "the Go SDK lists codes for action(s) not in the model, left out: {}",
+            unknown.join(", ")
+        ));
+    }
+    let with_lists = spec.actions.values().filter(|a| !a.errors.is_empty());
+    let (listed, listed_codes) = with_lists.fold((0, 0), |(n, c), a| (n + 1, c + a.errors.len()));
     let rendered = output::render(&spec);
 
     let rel = format!("{service}/{version}.json");
@@ -213,7 +337,8 @@ fn import_one(job: &Job, sdk_dir: &Path, versions: &Versions, out: &Path) -> Res
         fs::write(&path, &rendered).with_context(|| format!("writing {}", path.display()))?;
     }
     let summary = format!(
-        "{rel}: {} actions, {} objects, {} error codes, {} bytes{}",
+        "{rel}: {} actions ({listed} with {listed_codes} action error codes), {} objects, \
+         {} error codes, {} bytes{}",
         spec.actions.len(),
         spec.objects.len(),
         spec.errors.len(),
@@ -450,6 +575,8 @@ mod tests {
             out: None,
             tccli_version: None,
             sdk_version: None,
+            go_sdk: None,
+            go_sdk_version: None,
         };
 
         let report = run(&args, &out).unwrap();
@@ -493,6 +620,138 @@ mod tests {
             ping["source"],
             serde_json::json!({"tccli": "1.0", "sdk": "pinned 2"})
         );
+    }
+
+    /// A method of a generated `client.go`, with its code list when `codes` is not empty.
+    fn go_method(action: &str, codes: &[&str]) -> String {
+        let mut text = format!("// {action}\n// 说明。\n//\n");
+        if !codes.is_empty() {
+            text.push_str("// 可能返回的错误码:\n");
+            for c in codes {
+                let constant = c.to_ascii_uppercase().replace('.', "_");
+                text.push_str(&format!("//  {constant} = \"{c}\"\n"));
+            }
+        }
+        text.push_str(&format!(
+            "func (c *Client) {action}WithContext(ctx context.Context, request *{action}Request) \
+             (response *{action}Response, err error) {{\n    return\n}}\n\n"
+        ));
+        text
+    }
+
+    #[test]
+    fn go_sdk_layouts_and_versions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let touch = |rel: &str, text: &str| {
+            let path = root.join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        };
+        touch("cvm@v1.1.9/v20170312/client.go", "");
+        touch("cvm@v1.1.30/v20170312/client.go", "");
+        touch(
+            "cvm@v1.1.30/go.mod",
+            "module example.com/sdk/cvm\n\ngo 1.14\n",
+        );
+        touch("cvm@v1.2.0/v20990101/client.go", "");
+        touch("sts/v20180813/client.go", "");
+        let go = GoSdk {
+            root,
+            version: None,
+        };
+
+        let cvm = go.find(&["cvm"], "20170312").unwrap().unwrap();
+        assert_eq!(cvm.client_go, root.join("cvm@v1.1.30/v20170312/client.go"));
+        assert_eq!(cvm.module, "example.com/sdk/cvm v1.1.30");
+        assert!(cvm.version_known);
+
+        // A plain tree: no version unless given; the module path falls back to the name.
+        let sts = go.find(&["nope", "sts"], "20180813").unwrap().unwrap();
+        assert_eq!(sts.client_go, root.join("sts/v20180813/client.go"));
+        assert_eq!(sts.module, "sts");
+        assert!(!sts.version_known);
+        let pinned = GoSdk {
+            root,
+            version: Some("v9.9.9"),
+        };
+        assert_eq!(
+            pinned.find(&["sts"], "20180813").unwrap().unwrap().module,
+            "sts v9.9.9"
+        );
+
+        assert_eq!(go.find(&["cvm"], "20200101").unwrap(), None);
+        assert_eq!(go.find(&["cam"], "20190116").unwrap(), None);
+        assert!(version_key("v1.1.30") > version_key("v1.1.9"));
+        assert!(version_key("v1.10.0") > version_key("v1.9.99"));
+    }
+
+    /// `--go-sdk` puts each action's codes into the spec and the module into `source`.
+    #[test]
+    fn imports_per_action_codes_from_the_go_sdk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let write = |path: PathBuf, text: &str| {
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        };
+        let tccli = root.join("tccli");
+        write(
+            tccli.join("services/ping/v20200102/api.json"),
+            r#"{"actions": {
+                 "Ping": {"input": "PingRequest", "output": "PingResponse", "status": "online"},
+                 "Pong": {"input": "PingRequest", "output": "PingResponse"}},
+               "metadata": {"apiVersion": "2020-01-02", "serviceShortName": "ping"},
+               "objects": {"PingRequest": {"members": []},
+                           "PingResponse": {"members": []}}}"#,
+        );
+        let go_root = root.join("go");
+        let client = [
+            go_method("Ping", &["UnsupportedOperation", "InvalidFilter"]),
+            go_method("Ping", &["InvalidFilter", "FailedOperation.Timeout"]),
+            go_method("Pong", &[]),
+            go_method("Gone", &["InternalError"]),
+        ]
+        .concat();
+        write(go_root.join("ping@v1.0.7/v20200102/client.go"), &client);
+        write(
+            go_root.join("ping@v1.0.7/go.mod"),
+            "module example.com/sdk/ping\n",
+        );
+        let out = root.join("specs");
+        let args = ImportArgs {
+            tccli,
+            sdk: root.join("no-sdk"),
+            services: vec![],
+            out: None,
+            tccli_version: Some("1.0".to_owned()),
+            sdk_version: None,
+            go_sdk: Some(go_root),
+            go_sdk_version: None,
+        };
+        let report = run(&args, &out).unwrap();
+        assert!(
+            report[0].contains("2 actions (1 with 3 action error codes)"),
+            "{report:?}"
+        );
+        let ping: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join("ping/2020-01-02.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            ping["source"],
+            serde_json::json!({"tccli": "1.0", "sdk": null, "go_sdk": "example.com/sdk/ping v1.0.7"})
+        );
+        assert_eq!(
+            ping["actions"]["Ping"]["errors"],
+            serde_json::json!([
+                "FailedOperation.Timeout",
+                "InvalidFilter",
+                "UnsupportedOperation"
+            ])
+        );
+        // No list in the Go SDK: no field. Actions the model lacks are not added.
+        assert!(ping["actions"]["Pong"].get("errors").is_none());
+        assert!(ping["actions"].get("Gone").is_none());
     }
 
     #[test]

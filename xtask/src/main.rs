@@ -1,12 +1,14 @@
 //! Repository maintenance tasks, run with `cargo run -p xtask -- <task>`.
 //!
 //! The only task today is `import-specs`: it turns the official published API models (the
-//! `api.json` files shipped in the tccli package and the `errorcodes.py` files of the Python
-//! SDK) into the structure-only `specs/<service>/<version>.json` files the emulator reads.
+//! `api.json` files shipped in the tccli package, the `errorcodes.py` files of the Python SDK
+//! and the per-action error-code comments of the Go SDK's `client.go`) into the
+//! structure-only `specs/<service>/<version>.json` files the emulator reads.
 //! See `specs/README.md` for the format and the exact command.
 
 mod convert;
 mod errorcodes;
+mod goclient;
 mod import;
 mod output;
 
@@ -52,6 +54,14 @@ pub(crate) struct ImportArgs {
     /// overriding the wheel metadata.
     #[arg(long, value_name = "VERSION")]
     pub(crate) sdk_version: Option<String>,
+    /// The Go SDK's `tencentcloud` directory, for per-action error codes: either a source
+    /// tree (`<svc>/v<YYYYMMDD>/client.go`) or the Go module cache directory
+    /// (`<svc>@<version>/v<YYYYMMDD>/client.go`; the highest version of a service wins).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) go_sdk: Option<PathBuf>,
+    /// Go module version to record (e.g. `v1.1.30`), overriding the one in the directory name.
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) go_sdk_version: Option<String>,
 }
 
 fn main() -> Result<()> {

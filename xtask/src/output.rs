@@ -2,14 +2,15 @@
 //!
 //! serde_json's pretty printer spreads every member over six lines, which makes the files
 //! large and their diffs noisy. Here each action, member and error code takes exactly one
-//! line, so a model update shows up as the lines of the members that changed.
+//! line (an action's own error codes follow it, one per line), so a model update shows up as
+//! the lines of the members that changed.
 
 use std::io;
 
 use serde::Serialize;
 use serde_json::ser::{Formatter, Serializer};
 
-use crate::convert::Spec;
+use crate::convert::{Action, Spec};
 
 /// Compact JSON with a space after `:` and `,`: `{"name": "Limit", "type": "int"}`.
 struct Spaced;
@@ -57,6 +58,23 @@ fn lines<I: ExactSizeIterator<Item = String>>(out: &mut String, indent: &str, it
     }
 }
 
+/// An action on one line; its error codes, when it has some, one per line after it:
+/// `{"input": "A", "output": "B", "errors": [` … `]}`.
+fn action_text(action: &Action) -> String {
+    if action.errors.is_empty() {
+        return inline(action);
+    }
+    let mut head = inline(&Action {
+        errors: Vec::new(),
+        ..action.clone()
+    });
+    head.pop(); // the closing brace
+    let mut out = format!("{head}, \"errors\": [\n");
+    lines(&mut out, "      ", action.errors.iter().map(inline));
+    out.push_str("    ]}");
+    out
+}
+
 /// The file text of a spec: valid JSON, the same value as serialising `spec` directly.
 pub(crate) fn render(spec: &Spec) -> String {
     let mut out = String::with_capacity(64 * 1024);
@@ -69,11 +87,15 @@ pub(crate) fn render(spec: &Spec) -> String {
         out.push_str("  \"actions\": {},\n");
     } else {
         out.push_str("  \"actions\": {\n");
-        let items = spec
-            .actions
-            .iter()
-            .map(|(name, action)| format!("{}: {}", inline(name), inline(action)));
-        lines(&mut out, "    ", items);
+        let n = spec.actions.len();
+        for (i, (name, action)) in spec.actions.iter().enumerate() {
+            let comma = if i + 1 < n { "," } else { "" };
+            out.push_str(&format!(
+                "    {}: {}{comma}\n",
+                inline(name),
+                action_text(action)
+            ));
+        }
         out.push_str("  },\n");
     }
 
@@ -111,7 +133,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::convert::{Action, Member, Source};
+    use crate::convert::{Member, Source};
 
     fn member(name: &str, required: bool) -> Member {
         Member {
@@ -134,6 +156,17 @@ mod tests {
                 input: "DescribeThingsRequest".to_owned(),
                 output: "DescribeThingsResponse".to_owned(),
                 skip_sign: false,
+                errors: vec![],
+            },
+        );
+        actions.insert(
+            "RunThing".to_owned(),
+            Action {
+                status: None,
+                input: "DescribeThingsRequest".to_owned(),
+                output: "DescribeThingsResponse".to_owned(),
+                skip_sign: false,
+                errors: vec!["A.B".to_owned(), "In\"valid".to_owned()],
             },
         );
         let mut objects = BTreeMap::new();
@@ -148,6 +181,7 @@ mod tests {
             source: Source {
                 tccli: Some("1.2.3".to_owned()),
                 sdk: None,
+                go_sdk: Some("example.com/thing v1.0.0".to_owned()),
             },
             actions,
             objects,
@@ -169,9 +203,13 @@ mod tests {
         let expected = r#"{
   "service": "thing",
   "version": "2020-01-02",
-  "source": {"tccli": "1.2.3", "sdk": null},
+  "source": {"tccli": "1.2.3", "sdk": null, "go_sdk": "example.com/thing v1.0.0"},
   "actions": {
-    "DescribeThings": {"status": "online", "input": "DescribeThingsRequest", "output": "DescribeThingsResponse"}
+    "DescribeThings": {"status": "online", "input": "DescribeThingsRequest", "output": "DescribeThingsResponse"},
+    "RunThing": {"input": "DescribeThingsRequest", "output": "DescribeThingsResponse", "errors": [
+      "A.B",
+      "In\"valid"
+    ]}
   },
   "objects": {
     "DescribeThingsRequest": [],
@@ -195,9 +233,21 @@ mod tests {
         s.actions.clear();
         s.objects.clear();
         s.errors.clear();
+        s.source.go_sdk = None;
         let text = render(&s);
         let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed, serde_json::to_value(&s).unwrap());
         assert!(text.contains("\"errors\": []"));
+        assert!(!text.contains("go_sdk"));
+    }
+
+    #[test]
+    fn an_action_with_codes_is_the_same_json_value() {
+        let mut s = spec();
+        s.actions.remove("DescribeThings");
+        let text = render(&s);
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed, serde_json::to_value(&s).unwrap());
+        assert_eq!(parsed["actions"]["RunThing"]["errors"][1], "In\"valid");
     }
 }

@@ -163,6 +163,12 @@ test('InstanceIds ["bad-id"] is InvalidInstanceId.Malformed', async () => {
   await tc.expectError(tc.cvm(server).DescribeInstancesStatus({ InstanceIds: ["bad-id"] }), "InvalidInstanceId.Malformed");
 });
 
+// DescribeInstancesOperationLimit is in the CVM model but not emulated (DescribeKeyPairs, used
+// here before, is emulated now): it is validated like any action, then answered
+// UnsupportedOperation.
 test("a modelled but not emulated action is UnsupportedOperation", async () => {
-  await tc.expectError(tc.cvm(server).DescribeKeyPairs({}), "UnsupportedOperation");
+  await tc.expectError(
+    tc.cvm(server).DescribeInstancesOperationLimit({ InstanceIds: ["ins-r8hr2upy"], Operation: "INSTANCE_DEGRADE" }),
+    "UnsupportedOperation",
+  );
 });

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use tclocal_server::config::Limits;
 use tclocal_server::{App, AuthMode, Config, StoreConfig};
+use tclocal_services::cvm::{CvmSettings, Timings};
 use tclocal_services::identity::{DEV_SECRET_ID, DEV_SECRET_KEY, RootCredential};
 use tclocal_sign::SecretKey;
 use tclocal_wire::Language;
@@ -52,6 +53,20 @@ struct ServeOpts {
     /// Largest accepted difference, in seconds, between a request's timestamp and server time.
     #[arg(long, env = "TCLOCAL_MAX_SKEW", default_value_t = 300)]
     max_skew: i64,
+    /// CVM transition durations in emulated seconds: `default`, `instant`, or
+    /// `launch=10,start=5,stop=5,reboot=5,terminate=3`.
+    #[arg(long, env = "TCLOCAL_CVM_TIMINGS", default_value = "default")]
+    cvm_timings: String,
+    /// CVM instances one account may hold in one region.
+    #[arg(long, env = "TCLOCAL_CVM_INSTANCE_QUOTA", default_value_t = 1000)]
+    cvm_instance_quota: u64,
+    /// CVM capacity left to sell: `ZONE/TYPE=N` or `ZONE=N`, comma-separated
+    /// (e.g. `ap-guangzhou-3/S5.MEDIUM2=0` makes that type sold out there).
+    #[arg(long, env = "TCLOCAL_CVM_CAPACITY", default_value = "")]
+    cvm_capacity: String,
+    /// `ZONE/TYPE` pairs whose launches end LAUNCH_FAILED, comma-separated.
+    #[arg(long, env = "TCLOCAL_CVM_LAUNCH_FAILURES", default_value = "")]
+    cvm_launch_failures: String,
 }
 
 /// A failure of a command, with its exit code.
@@ -118,6 +133,16 @@ impl ServeOpts {
         if self.max_skew < 0 {
             return Err(CliError::Usage("--max-skew must be 0 or more".to_owned()));
         }
+        let mut cvm = CvmSettings {
+            timings: Timings::parse(&self.cvm_timings)
+                .map_err(|e| CliError::Usage(format!("--cvm-timings: {e}")))?,
+            instance_quota: self.cvm_instance_quota,
+            ..CvmSettings::default()
+        };
+        cvm.add_capacity(&self.cvm_capacity)
+            .map_err(|e| CliError::Usage(format!("--cvm-capacity: {e}")))?;
+        cvm.add_launch_failures(&self.cvm_launch_failures)
+            .map_err(|e| CliError::Usage(format!("--cvm-launch-failures: {e}")))?;
         if self.cam != AuthMode::Strict {
             tracing::debug!("--cam is accepted; CAM policies arrive with sub-users");
         }
@@ -129,6 +154,7 @@ impl ServeOpts {
             max_skew_secs: self.max_skew,
             root: root_credential()?,
             limits: Limits::default(),
+            cvm,
         })
     }
 }
@@ -222,5 +248,14 @@ mod tests {
         let Command::Serve(s) = opts.command;
         assert_eq!(s.into_config().unwrap_err().exit_code(), 2);
         assert!(Opts::try_parse_from(["tclocal", "serve", "--auth", "maybe"]).is_err());
+        for bad in [
+            ["--cvm-timings", "boot=1"],
+            ["--cvm-capacity", "nonsense"],
+            ["--cvm-launch-failures", "nozone"],
+        ] {
+            let opts = Opts::try_parse_from(["tclocal", "serve", bad[0], bad[1]]).unwrap();
+            let Command::Serve(s) = opts.command;
+            assert_eq!(s.into_config().unwrap_err().exit_code(), 2, "{bad:?}");
+        }
     }
 }

@@ -6,12 +6,12 @@ use std::sync::atomic::AtomicBool;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use tclocal_services::cvm::{Cvm, Instances};
+use tclocal_services::cvm::Cvm;
 use tclocal_services::identity::{Identity, IdentityError};
 use tclocal_services::{Product, Products};
 use tclocal_store::{MemoryStore, SqliteStore, Store, StoreError};
 use tclocal_wire::clock::{Clock, SystemClock};
-use tclocal_wire::ids::{RequestIds, UuidRequestIds};
+use tclocal_wire::ids::{RandomResourceIds, RequestIds, ResourceIds, UuidRequestIds};
 
 use crate::config::{Config, StoreConfig};
 use crate::control;
@@ -36,17 +36,53 @@ pub enum AppError {
     Identity(#[from] IdentityError),
 }
 
+/// What the app is built from besides the configuration: time, ids, and products that
+/// replace built-in ones (tests).
+pub struct Deps {
+    /// Wall-clock time: what request timestamps are checked against.
+    pub wall: Arc<dyn Clock>,
+    /// Emulated time: what resource lifecycles follow; `/_tclocal/clock/advance` moves it.
+    pub emulated: Arc<dyn Clock>,
+    /// RequestId source.
+    pub request_ids: Arc<dyn RequestIds>,
+    /// Resource id source.
+    pub resource_ids: Arc<dyn ResourceIds>,
+    /// Products that replace the built-in ones of the same name.
+    pub replacements: Vec<Arc<dyn Product>>,
+}
+
+impl Default for Deps {
+    fn default() -> Self {
+        Deps {
+            wall: Arc::new(SystemClock::new()),
+            emulated: Arc::new(SystemClock::new()),
+            request_ids: Arc::new(UuidRequestIds),
+            resource_ids: Arc::new(RandomResourceIds),
+            replacements: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("gateway", &self.inner.gateway)
+            .field("store", &self.inner.store_name)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything a request handler can reach; cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct App {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     gateway: Gateway,
     ready: AtomicBool,
     store_name: String,
+    clock: Arc<dyn Clock>,
 }
 
 impl App {
@@ -56,26 +92,14 @@ impl App {
     /// # Errors
     /// When the store or the identity data cannot be opened.
     pub async fn build(config: &Config) -> Result<App, AppError> {
-        App::build_with(
-            config,
-            Arc::new(SystemClock::new()),
-            Arc::new(UuidRequestIds),
-            Vec::new(),
-        )
-        .await
+        App::build_with(config, Deps::default()).await
     }
 
-    /// [`App::build`] with an injected clock and request ids, and products that replace the
-    /// built-in ones of the same name (for tests).
+    /// [`App::build`] with injected time, ids and products.
     ///
     /// # Errors
     /// When the store or the identity data cannot be opened.
-    pub async fn build_with(
-        config: &Config,
-        clock: Arc<dyn Clock>,
-        ids: Arc<dyn RequestIds>,
-        replacements: Vec<Arc<dyn Product>>,
-    ) -> Result<App, AppError> {
+    pub async fn build_with(config: &Config, deps: Deps) -> Result<App, AppError> {
         let store: Arc<dyn Store> = match &config.store {
             StoreConfig::Memory => Arc::new(MemoryStore::new()),
             StoreConfig::Sqlite(dir) => {
@@ -88,8 +112,15 @@ impl App {
         };
         let identity = Arc::new(Identity::open(store.as_ref(), config.root.clone()).await?);
         let mut products = Products::default();
-        products.register(Arc::new(Cvm::new(Arc::new(Instances::default()))));
-        for product in replacements {
+        let cvm = Cvm::open(
+            store.clone(),
+            deps.resource_ids.clone(),
+            config.cvm.clone(),
+            deps.emulated.now_millis(),
+        )
+        .await?;
+        products.register(Arc::new(cvm));
+        for product in deps.replacements {
             products.register(product);
         }
         let gateway = Gateway::new(
@@ -99,8 +130,9 @@ impl App {
                 max_skew_secs: config.max_skew_secs,
                 limits: config.limits,
             },
-            clock,
-            ids,
+            deps.wall,
+            deps.emulated.clone(),
+            deps.request_ids,
             identity,
             products,
             tclocal_specs::registry(),
@@ -110,6 +142,7 @@ impl App {
                 gateway,
                 ready: AtomicBool::new(true),
                 store_name: store.describe(),
+                clock: deps.emulated,
             }),
         })
     }
@@ -126,6 +159,11 @@ impl App {
     #[must_use]
     pub fn is_ready(&self) -> bool {
         self.inner.ready.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Emulated time.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
     }
 
     /// A description of the store, e.g. `sqlite:/path` or `memory`.

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use tclocal_services::cvm::CvmSettings;
 use tclocal_services::identity::RootCredential;
 use tclocal_wire::Language;
 
@@ -57,6 +58,8 @@ pub struct Config {
     pub root: RootCredential,
     /// Limits on request sizes.
     pub limits: Limits,
+    /// CVM's quota, capacity and transition timings.
+    pub cvm: CvmSettings,
 }
 
 /// Request size limits (protocol.md §2.1).
@@ -96,6 +99,7 @@ impl Config {
             max_skew_secs: 300,
             root: RootCredential::development(),
             limits: Limits::default(),
+            cvm: CvmSettings::default(),
         }
     }
 }

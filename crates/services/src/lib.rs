@@ -9,6 +9,9 @@
 //! - [`regions`]: the regions tclocal knows, with localised names.
 //! - [`cvm`]: Cloud Virtual Machine, 2017-03-12.
 
+// The full CVM `Instance` shape is one `json!` literal, deeper than the default limit.
+#![recursion_limit = "256"]
+
 pub mod cvm;
 pub mod identity;
 pub mod regions;

@@ -15,6 +15,44 @@ pub trait Clock: Send + Sync + 'static {
     fn now_unix(&self) -> i64 {
         self.now_millis().div_euclid(1000)
     }
+
+    /// Moves this clock forward by `millis` (emulated time; `POST /_tclocal/clock/advance`).
+    fn advance_millis(&self, millis: i64);
+}
+
+/// `YYYY-MM-DDThh:mm:ssZ` of Unix milliseconds (UTC), the cloud's timestamp format.
+#[must_use]
+pub fn iso8601(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's method).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    // Both are within 1..=31 and 1..=12 by construction.
+    (
+        y,
+        u32::try_from(m).unwrap_or(1),
+        u32::try_from(d).unwrap_or(1),
+    )
 }
 
 /// The wall clock, plus an offset that emulated-time controls move forward.
@@ -29,14 +67,13 @@ impl SystemClock {
     pub fn new() -> SystemClock {
         SystemClock::default()
     }
-
-    /// Moves emulated time forward by `millis`.
-    pub fn advance_millis(&self, millis: i64) {
-        self.offset_ms.fetch_add(millis, Ordering::Relaxed);
-    }
 }
 
 impl Clock for SystemClock {
+    fn advance_millis(&self, millis: i64) {
+        self.offset_ms.fetch_add(millis, Ordering::Relaxed);
+    }
+
     fn now_millis(&self) -> i64 {
         // The one sanctioned read of the wall clock (see clippy.toml).
         #[allow(clippy::disallowed_methods)]
@@ -63,11 +100,6 @@ impl ManualClock {
         }
     }
 
-    /// Moves the clock forward by `millis`.
-    pub fn advance_millis(&self, millis: i64) {
-        self.now_ms.fetch_add(millis, Ordering::Relaxed);
-    }
-
     /// Sets the clock to `unix_seconds`.
     pub fn set(&self, unix_seconds: i64) {
         self.now_ms
@@ -76,6 +108,10 @@ impl ManualClock {
 }
 
 impl Clock for ManualClock {
+    fn advance_millis(&self, millis: i64) {
+        self.now_ms.fetch_add(millis, Ordering::Relaxed);
+    }
+
     fn now_millis(&self) -> i64 {
         self.now_ms.load(Ordering::Relaxed)
     }
@@ -84,6 +120,14 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso8601_formats_utc() {
+        assert_eq!(iso8601(1_700_000_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(iso8601(-1000), "1969-12-31T23:59:59Z");
+    }
 
     #[test]
     fn manual_clock_moves_only_when_told() {

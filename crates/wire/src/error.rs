@@ -73,6 +73,13 @@ impl ApiError {
         self
     }
 
+    /// The same error under a different (common) code, keeping its message.
+    #[must_use]
+    pub fn recode(mut self, code: CommonCode) -> ApiError {
+        self.code = Cow::Borrowed(code.as_str());
+        self
+    }
+
     /// Attaches the underlying cause (logged, never sent).
     #[must_use]
     pub fn with_source(

@@ -50,6 +50,9 @@ pub struct ActionSpec {
     /// Called without a signature (`Authorization: SKIP`), e.g. STS `AssumeRoleWithSAML`.
     #[serde(default)]
     pub skip_sign: bool,
+    /// Error codes the official SDK documents for this action (besides the common ones).
+    #[serde(default)]
+    pub errors: Vec<String>,
 }
 
 /// The outer type of a member.

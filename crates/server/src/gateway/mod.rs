@@ -25,7 +25,7 @@ use tclocal_wire::clock::Clock;
 use tclocal_wire::context::{Principal, RequestContext};
 use tclocal_wire::ids::RequestIds;
 use tclocal_wire::params::{RawParams, validate};
-use tclocal_wire::spec::ActionStatus;
+use tclocal_wire::spec::{ActionSpec, ActionStatus, ServiceSpec};
 use tclocal_wire::{ApiError, ApiResult, CommonCode, Language, envelope};
 
 use crate::config::{AuthMode, Limits};
@@ -48,6 +48,7 @@ pub struct GatewayConfig {
 /// The API gateway.
 pub struct Gateway {
     config: GatewayConfig,
+    wall: Arc<dyn Clock>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn RequestIds>,
     identity: Arc<Identity>,
@@ -77,6 +78,7 @@ impl Gateway {
     #[must_use]
     pub fn new(
         config: GatewayConfig,
+        wall: Arc<dyn Clock>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn RequestIds>,
         identity: Arc<Identity>,
@@ -85,6 +87,7 @@ impl Gateway {
     ) -> Gateway {
         Gateway {
             config,
+            wall,
             clock,
             ids,
             identity,
@@ -96,6 +99,7 @@ impl Gateway {
     /// Serves one API request.
     pub async fn handle(&self, req: Request<Body>) -> Response<Body> {
         let request_id = self.ids.next_id();
+        let started_ms = self.wall.now_millis();
         let received_at_ms = self.clock.now_millis();
         let trace_id = req.headers().get("x-tc-traceid").cloned();
         let mut outcome = Outcome {
@@ -122,7 +126,7 @@ impl Gateway {
             Ok(fields) => envelope::success(fields, &request_id),
             Err(e) => envelope::error(e.code(), &e.message(outcome.language), &request_id),
         };
-        self.log(&request_id, received_at_ms, &outcome);
+        self.log(&request_id, started_ms, &outcome);
         let mut resp = Response::new(Body::from(body));
         *resp.status_mut() = StatusCode::OK;
         let headers = resp.headers_mut();
@@ -136,8 +140,8 @@ impl Gateway {
         resp
     }
 
-    fn log(&self, request_id: &str, received_at_ms: i64, outcome: &Outcome) {
-        let latency_ms = self.clock.now_millis().saturating_sub(received_at_ms);
+    fn log(&self, request_id: &str, started_ms: i64, outcome: &Outcome) {
+        let latency_ms = self.wall.now_millis().saturating_sub(started_ms);
         let service = outcome.service.unwrap_or("-");
         let action = outcome.action.as_deref().unwrap_or("-");
         match &outcome.result {
@@ -238,7 +242,7 @@ impl Gateway {
         });
 
         // Authorization, timestamp, SecretId, signature.
-        let principal = self.authenticate(&parts, query, &incoming, skip_sign, received_at_ms)?;
+        let principal = self.authenticate(&parts, query, &incoming, skip_sign)?;
 
         // Product, version, action.
         let service = routed?;
@@ -279,7 +283,10 @@ impl Gateway {
             received_at_ms,
         };
         let fields = match product {
-            Some(p) if p.emulates(&cx.version, &cx.action) => p.call(&cx, params).await?,
+            Some(p) if p.emulates(&cx.version, &cx.action) => p
+                .call(&cx, params)
+                .await
+                .map_err(|e| confine(e, spec, action_spec))?,
             _ => return Err(not_emulated(&cx)),
         };
         outcome.result = Ok(fields);
@@ -292,7 +299,6 @@ impl Gateway {
         query: &str,
         incoming: &Incoming,
         skip_sign: bool,
-        received_at_ms: i64,
     ) -> ApiResult<Principal> {
         let fallback = || {
             auth::claimed_secret_id(incoming)
@@ -308,7 +314,7 @@ impl Gateway {
         let checker = Checker {
             identity: &self.identity,
             max_skew_secs: self.config.max_skew_secs,
-            now_secs: received_at_ms.div_euclid(1000),
+            now_secs: self.wall.now_unix(),
             limits: self.config.limits,
         };
         let signed = Signed {
@@ -331,6 +337,32 @@ impl Gateway {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+/// Keeps a product's error inside what the model documents for the action: a common code,
+/// or one of the action's codes (the product's when the action has no list of its own). A
+/// code outside is a tclocal bug: debug builds fail loudly, release builds answer with the
+/// code's common family (`UnsupportedOperation.X` → `UnsupportedOperation`).
+fn confine(e: ApiError, spec: &ServiceSpec, action: &ActionSpec) -> ApiError {
+    let code = e.code();
+    let listed = CommonCode::from_wire(code).is_some()
+        || if action.errors.is_empty() {
+            spec.has_error(code)
+        } else {
+            action.errors.iter().any(|c| c == code)
+        };
+    if listed {
+        return e;
+    }
+    debug_assert!(false, "{code} is not documented for this action");
+    tracing::error!(
+        code,
+        "error code not documented for the action; sending its family"
+    );
+    match code.split('.').next().and_then(CommonCode::from_wire) {
+        Some(family) => e.recode(family),
+        None => ApiError::internal(format!("undocumented error code {code}")),
     }
 }
 

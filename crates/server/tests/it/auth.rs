@@ -2,6 +2,7 @@
 
 use crate::common::{Call, NOW, Server, V1Call};
 use tclocal_server::{AuthMode, Config};
+use tclocal_wire::clock::Clock;
 
 fn code(resp: &crate::common::RawResponse) -> String {
     resp.api_code().unwrap_or_else(|| "ok".into())

@@ -7,13 +7,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use tclocal_server::app::Deps;
 use tclocal_server::{App, Config};
 use tclocal_services::Product;
 use tclocal_services::identity::{DEV_SECRET_ID, DEV_SECRET_KEY};
 use tclocal_sign::{SecretKey, tc3, v1};
 use tclocal_wire::clock::ManualClock;
 use tclocal_wire::envelope::{self, Parsed};
-use tclocal_wire::ids::UuidRequestIds;
+use tclocal_wire::ids::{SeqResourceIds, UuidRequestIds};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -24,7 +25,10 @@ pub(crate) const NOW: i64 = 1_700_000_000;
 /// A running server.
 pub(crate) struct Server {
     pub(crate) addr: SocketAddr,
+    /// Wall-clock time: what request timestamps are checked against.
     pub(crate) clock: Arc<ManualClock>,
+    /// Emulated time: what resource lifecycles follow.
+    pub(crate) emulated: Arc<ManualClock>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -43,14 +47,15 @@ impl Server {
 
     pub(crate) async fn start_with(config: Config, replacements: Vec<Arc<dyn Product>>) -> Server {
         let clock = Arc::new(ManualClock::at(NOW));
-        let app = App::build_with(
-            &config,
-            clock.clone(),
-            Arc::new(UuidRequestIds),
+        let emulated = Arc::new(ManualClock::at(NOW));
+        let deps = Deps {
+            wall: clock.clone(),
+            emulated: emulated.clone(),
+            request_ids: Arc::new(UuidRequestIds),
+            resource_ids: Arc::new(SeqResourceIds::default()),
             replacements,
-        )
-        .await
-        .expect("app builds");
+        };
+        let app = App::build_with(&config, deps).await.expect("app builds");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel();
@@ -60,6 +65,7 @@ impl Server {
         Server {
             addr,
             clock,
+            emulated,
             stop: Some(tx),
         }
     }

@@ -68,16 +68,21 @@ async fn flattened_parameters_are_rebuilt_and_coerced() {
     assert_eq!(code(&server.call(&bad).await), "InvalidParameter");
     let unknown = Call::tc3_get("DescribeInstancesStatus", "Filters.0.Name=zone");
     assert_eq!(code(&server.call(&unknown).await), "UnknownParameter");
-    // A boolean member written the Python way (RunInstances.DryRun=True) types correctly and
-    // reaches the not-emulated answer rather than a type error.
+    // A boolean member written the Python way (RunInstances.DryRun=True) types correctly: the
+    // dry run passes every check and says so.
     let v1 = V1Call::new(
         "GET",
         "RunInstances",
-        &[("DryRun", "True"), ("InstanceCount", "1")],
+        &[
+            ("DryRun", "True"),
+            ("InstanceCount", "1"),
+            ("Placement.Zone", "ap-guangzhou-3"),
+            ("ImageId", "img-zsxdft8i"),
+        ],
     );
     assert_eq!(
         code(&server.raw(&v1.to_bytes(&server.host())).await),
-        "UnsupportedOperation"
+        "DryRunOperation"
     );
     let v1_bad = V1Call::new("GET", "RunInstances", &[("DryRun", "maybe")]);
     assert_eq!(

@@ -89,14 +89,14 @@ async fn regions_are_checked_against_the_product() {
 #[tokio::test]
 async fn actions_not_emulated_are_validated_then_unsupported() {
     let server = Server::start().await;
-    let missing = Call::tc3("StartInstances", "{}");
+    let missing = Call::tc3("ResizeInstanceDisks", "{}");
     assert_eq!(code(&server.call(&missing).await), "MissingParameter");
-    let valid = Call::tc3("StartInstances", r#"{"InstanceIds": ["ins-r8hr2upy"]}"#)
+    let valid = Call::tc3("ResizeInstanceDisks", r#"{"InstanceId": "ins-r8hr2upy"}"#)
         .with(|c| c.language = Some("en-US".into()));
     let resp = server.call(&valid).await;
     assert_eq!(code(&resp), "UnsupportedOperation");
     assert!(
-        resp.message().contains("StartInstances"),
+        resp.message().contains("ResizeInstanceDisks"),
         "{}",
         resp.message()
     );

@@ -1,46 +1,156 @@
 //! Cloud Virtual Machine (CVM), API version 2017-03-12.
 //!
-//! The seeds' example action, `DescribeInstancesStatus`, and the catalogue actions
-//! `DescribeRegions` and `DescribeZones` are emulated; the rest of CVM's model is validated by
-//! the gateway and answered as not emulated until the stateful CVM work lands.
+//! Instances live in [`state`] (memory, indexed) and in the store (durable); their
+//! lifecycle follows emulated time. See the README's CVM section for the emulated actions
+//! and filters.
 
 mod catalogue;
+mod describe;
+mod errors;
 mod instances;
+mod keypairs;
+mod model;
+mod params;
+mod settings;
+mod state;
 
 use std::sync::{Arc, LazyLock};
 
 use serde_json::{Map, Value, json};
+use tclocal_store::{Batch, Store, StoreError, codec};
+use tclocal_wire::ApiResult;
 use tclocal_wire::catalogue::Templates;
 use tclocal_wire::context::RequestContext;
-use tclocal_wire::{ApiError, ApiResult, CommonCode};
+use tclocal_wire::ids::ResourceIds;
 
 use crate::{Product, RegionScope, not_emulated, object};
-pub use instances::Instances;
+pub use settings::{CvmSettings, Timings};
+use state::CvmState;
 
 /// The only CVM version the cloud has.
 pub const VERSION: &str = "2017-03-12";
 
 /// CVM's own message templates (`data/cvm/messages.json`).
-static MESSAGES: LazyLock<Templates> = LazyLock::new(|| {
+pub(crate) static MESSAGES: LazyLock<Templates> = LazyLock::new(|| {
     Templates::from_json(include_str!("../../data/cvm/messages.json"))
         .expect("data/cvm/messages.json is valid (checked by tests)")
 });
 
-/// Largest page and largest id list CVM's Describe actions take.
-const MAX_LIMIT: i64 = 100;
-const DEFAULT_LIMIT: i64 = 20;
+/// Actions tclocal emulates.
+const EMULATED: [&str; 13] = [
+    "DescribeInstancesStatus",
+    "DescribeRegions",
+    "DescribeZones",
+    "DescribeInstanceTypeConfigs",
+    "DescribeImages",
+    "DescribeInstanceFamilyConfigs",
+    "RunInstances",
+    "DescribeInstances",
+    "StartInstances",
+    "StopInstances",
+    "RebootInstances",
+    "TerminateInstances",
+    "ModifyInstancesAttribute",
+];
 
 /// The CVM product.
-#[derive(Debug, Default)]
 pub struct Cvm {
-    instances: Arc<Instances>,
+    state: CvmState,
+    store: Arc<dyn Store>,
+    ids: Arc<dyn ResourceIds>,
+    settings: CvmSettings,
+    /// Serialises placements (RunInstances, ResetInstancesType): capacity is shared by every
+    /// account, so two placements must not both see the last free slot.
+    placement: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Cvm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cvm")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Cvm {
-    /// CVM with the given instance index.
-    #[must_use]
-    pub fn new(instances: Arc<Instances>) -> Cvm {
-        Cvm { instances }
+    /// Loads CVM's state from the store. Instances whose termination finished while the
+    /// server was down are removed from the store here.
+    ///
+    /// # Errors
+    /// When the store fails or holds a record this binary cannot read.
+    pub async fn open(
+        store: Arc<dyn Store>,
+        ids: Arc<dyn ResourceIds>,
+        settings: CvmSettings,
+        now_ms: i64,
+    ) -> Result<Cvm, StoreError> {
+        let state = CvmState::default();
+        let rows = store.scan(instances::TABLE, "").await?;
+        let mut loaded = Vec::with_capacity(rows.len());
+        for (key, bytes) in rows {
+            let (_, inst): (u16, model::Instance) =
+                codec::decode_at(instances::TABLE, &key, &bytes)?;
+            let mut parts = key.splitn(3, '/');
+            let app_id = parts.next().and_then(|a| a.parse::<u64>().ok());
+            let region = parts.next();
+            let (Some(app_id), Some(region)) = (app_id, region) else {
+                return Err(StoreError::Corrupt {
+                    table: instances::TABLE.to_owned(),
+                    key,
+                    reason: "key is not AppId/region/InstanceId".to_owned(),
+                });
+            };
+            loaded.push(((app_id, region.to_owned()), inst));
+        }
+        let keypairs = store.scan(keypairs::TABLE, "").await?;
+        let garbage = state.apply(now_ms, |w| {
+            for (key, inst) in loaded {
+                w.put(&key, inst);
+            }
+            for (key, bytes) in &keypairs {
+                if let Ok((_, kp)) = codec::decode_at::<model::KeyPair>(keypairs::TABLE, key, bytes)
+                {
+                    let app_id = key
+                        .split('/')
+                        .next()
+                        .and_then(|a| a.parse().ok())
+                        .unwrap_or(0);
+                    w.keypairs
+                        .entry(app_id)
+                        .or_default()
+                        .insert(kp.key_id.clone(), kp);
+                }
+            }
+            Vec::new()
+        });
+        // Settle what finished while nobody was watching, and drop finished terminations.
+        let done: Vec<String> = {
+            let r = state.read(now_ms);
+            r.scopes
+                .iter()
+                .flat_map(|(k, s)| s.garbage.iter().map(|id| instances::record_key(k, id)))
+                .chain(garbage)
+                .collect()
+        };
+        if !done.is_empty() {
+            let mut batch = Batch::default();
+            for k in &done {
+                batch.delete(instances::TABLE, k.clone());
+            }
+            store.commit(batch).await?;
+            state.apply(now_ms, |w| {
+                for s in w.scopes.values_mut() {
+                    s.garbage.clear();
+                }
+            });
+        }
+        Ok(Cvm {
+            state,
+            store,
+            ids,
+            settings,
+            placement: tokio::sync::Mutex::new(()),
+        })
     }
 }
 
@@ -56,10 +166,9 @@ impl Product for Cvm {
 
     fn emulates(&self, version: &str, action: &str) -> bool {
         version == VERSION
-            && matches!(
-                action,
-                "DescribeInstancesStatus" | "DescribeRegions" | "DescribeZones"
-            )
+            && (EMULATED.contains(&action)
+                || keypairs::ACTIONS.contains(&action)
+                || action == "ResetInstancesType")
     }
 
     async fn call(
@@ -67,89 +176,30 @@ impl Product for Cvm {
         cx: &RequestContext,
         params: Map<String, Value>,
     ) -> ApiResult<Map<String, Value>> {
-        match cx.action.as_str() {
-            "DescribeInstancesStatus" => self.describe_instances_status(cx, &params),
+        let p = &params;
+        let result = match cx.action.as_str() {
             "DescribeRegions" => Ok(describe_regions(cx)),
             "DescribeZones" => Ok(describe_zones(cx)),
-            _ => Err(not_emulated(cx)),
-        }
-    }
-}
-
-fn cvm_error(code: &'static str) -> ApiError {
-    ApiError::product(code, &MESSAGES, code)
-}
-
-fn range_error(name: &str, rule: &str) -> ApiError {
-    ApiError::product(
-        CommonCode::InvalidParameterValue.as_str(),
-        &MESSAGES,
-        "InvalidParameterValue.Range",
-    )
-    .arg(name)
-    .arg(rule)
-}
-
-/// `ins-` and eight lowercase letters or digits.
-fn is_instance_id(id: &str) -> bool {
-    id.len() == 12
-        && id.starts_with("ins-")
-        && id[4..]
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-}
-
-/// Offset and Limit as CVM's Describe actions read them.
-fn page(params: &Map<String, Value>) -> ApiResult<(usize, usize)> {
-    let offset = params.get("Offset").and_then(Value::as_i64).unwrap_or(0);
-    if offset < 0 {
-        return Err(range_error("Offset", "it must be 0 or more"));
-    }
-    let limit = params
-        .get("Limit")
-        .and_then(Value::as_i64)
-        .unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(range_error("Limit", "it must be between 1 and 100"));
-    }
-    // Both fit in usize: offset is non-negative, limit at most 100.
-    Ok((
-        usize::try_from(offset).unwrap_or(usize::MAX),
-        usize::try_from(limit).unwrap_or(0),
-    ))
-}
-
-impl Cvm {
-    fn describe_instances_status(
-        &self,
-        cx: &RequestContext,
-        params: &Map<String, Value>,
-    ) -> ApiResult<Map<String, Value>> {
-        let ids: Vec<&str> = params
-            .get("InstanceIds")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        if ids.len() > 100 {
-            return Err(cvm_error("InvalidParameterValue.LimitExceeded")
-                .arg("InstanceIds")
-                .arg(MAX_LIMIT));
-        }
-        if let Some(bad) = ids.iter().find(|id| !is_instance_id(id)) {
-            return Err(cvm_error("InvalidInstanceId.Malformed").arg(bad));
-        }
-        let (offset, limit) = page(params)?;
-        let region = cx.region.as_deref().unwrap_or_default();
-        let (total, statuses) =
-            self.instances
-                .statuses(cx.principal.app_id, region, &ids, offset, limit);
-        let set: Vec<Value> = statuses
-            .into_iter()
-            .map(|(id, state)| json!({"InstanceId": id, "InstanceState": state}))
-            .collect();
-        Ok(object(
-            json!({"TotalCount": total, "InstanceStatusSet": set}),
-        ))
+            "DescribeInstanceTypeConfigs" => {
+                return describe::describe_instance_type_configs(cx, p);
+            }
+            "DescribeImages" => return describe::describe_images(cx, p),
+            "DescribeInstanceFamilyConfigs" => {
+                return Ok(describe::describe_instance_family_configs(cx));
+            }
+            "DescribeInstancesStatus" => self.describe_instances_status(cx, p),
+            "DescribeInstances" => self.describe_instances(cx, p),
+            "RunInstances" => self.run_instances(cx, p).await,
+            "StartInstances" => self.start_instances(cx, p).await,
+            "StopInstances" => self.stop_instances(cx, p).await,
+            "RebootInstances" => self.reboot_instances(cx, p).await,
+            "TerminateInstances" => self.terminate_instances(cx, p).await,
+            "ModifyInstancesAttribute" => self.modify_instances_attribute(cx, p).await,
+            "ResetInstancesType" => self.reset_instances_type(cx, p).await,
+            action if keypairs::ACTIONS.contains(&action) => self.keypair_action(cx, p).await,
+            _ => return Err(not_emulated(cx)),
+        };
+        result.map_err(Into::into)
     }
 }
 
@@ -176,128 +226,4 @@ fn describe_zones(cx: &RequestContext) -> Map<String, Value> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tclocal_wire::Language;
-    use tclocal_wire::context::Principal;
-
-    fn cx(action: &str, region: &str, language: Language) -> RequestContext {
-        RequestContext {
-            request_id: "r".into(),
-            principal: Principal {
-                app_id: 1,
-                owner_uin: "1".into(),
-                uin: "1".into(),
-                secret_id: None,
-            },
-            service: "cvm".into(),
-            version: VERSION.into(),
-            action: action.into(),
-            region: Some(region.into()),
-            language,
-            received_at_ms: 0,
-        }
-    }
-
-    async fn call(action: &str, params: Value) -> ApiResult<Map<String, Value>> {
-        Cvm::default()
-            .call(&cx(action, "ap-guangzhou", Language::EnUs), object(params))
-            .await
-    }
-
-    #[tokio::test]
-    async fn describe_instances_status_with_no_instances_is_the_seed_example() {
-        let got = call("DescribeInstancesStatus", json!({})).await.unwrap();
-        assert_eq!(
-            Value::Object(got),
-            json!({"TotalCount": 0, "InstanceStatusSet": []})
-        );
-    }
-
-    #[tokio::test]
-    async fn describe_instances_status_checks_ids_and_paging() {
-        let too_many: Vec<String> = (0..101).map(|i| format!("ins-{i:08}")).collect();
-        let cases = [
-            (
-                json!({"InstanceIds": too_many}),
-                "InvalidParameterValue.LimitExceeded",
-            ),
-            (
-                json!({"InstanceIds": ["bad-id"]}),
-                "InvalidInstanceId.Malformed",
-            ),
-            (
-                json!({"InstanceIds": ["ins-ABCDEFGH"]}),
-                "InvalidInstanceId.Malformed",
-            ),
-            (json!({"Limit": 101}), "InvalidParameterValue"),
-            (json!({"Limit": 0}), "InvalidParameterValue"),
-            (json!({"Offset": -1}), "InvalidParameterValue"),
-        ];
-        for (params, code) in cases {
-            let e = call("DescribeInstancesStatus", params.clone())
-                .await
-                .unwrap_err();
-            assert_eq!(e.code(), code, "{params}");
-            assert!(!e.message(Language::EnUs).is_empty());
-        }
-        let ok = call(
-            "DescribeInstancesStatus",
-            json!({"InstanceIds": ["ins-r8hr2upy"], "Limit": 100}),
-        )
-        .await
-        .unwrap();
-        assert_eq!(ok["TotalCount"], 0);
-    }
-
-    #[tokio::test]
-    async fn zone_names_follow_the_language() {
-        let cvm = Cvm::default();
-        let mut names = Vec::new();
-        for lang in Language::ALL {
-            let got = cvm
-                .call(&cx("DescribeZones", "ap-guangzhou", lang), Map::new())
-                .await
-                .unwrap();
-            let zone = got["ZoneSet"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|z| z["Zone"] == "ap-guangzhou-3")
-                .unwrap()
-                .clone();
-            assert_eq!(zone["ZoneId"], "100003");
-            names.push(zone["ZoneName"].as_str().unwrap().to_owned());
-        }
-        assert_eq!(names, ["广州三区", "Guangzhou Zone 3", "広州ゾーン3"]);
-    }
-
-    #[tokio::test]
-    async fn describe_regions_lists_only_regions_with_cvm_zones() {
-        let got = call("DescribeRegions", json!({})).await.unwrap();
-        let ids: Vec<&str> = got["RegionSet"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["Region"].as_str().unwrap())
-            .collect();
-        assert!(ids.contains(&"ap-guangzhou"));
-        assert!(!ids.contains(&"na-toronto"));
-        assert_eq!(got["TotalCount"], ids.len());
-    }
-
-    #[test]
-    fn cvm_messages_exist_in_three_languages() {
-        for key in MESSAGES.keys() {
-            for lang in Language::ALL {
-                assert!(!MESSAGES.get(key, lang).unwrap().is_empty());
-            }
-        }
-        for code in [
-            "InvalidInstanceId.Malformed",
-            "InvalidParameterValue.LimitExceeded",
-        ] {
-            assert!(MESSAGES.get(code, Language::JaJp).is_some());
-        }
-    }
-}
+mod tests;

@@ -1,0 +1,421 @@
+//! CVM's in-memory state: instances per (account, region) with the indexes that keep every
+//! request's cost independent of how many instances exist, and the timer queue that moves
+//! instances through their lifecycle in emulated time.
+//!
+//! The store is the durable home; this is the working copy. Writers of one (account,
+//! region) take that scope's async writer lock, plan against the settled state, commit to
+//! the store, then apply here: readers only ever see committed state. Transitions are not
+//! written when they fire: a record keeps its state and the pending transition, so loading it
+//! later settles it the same way.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
+
+use super::model::{Instance, KeyPair, State};
+
+/// (AppId, region).
+pub(crate) type ScopeKey = (u64, String);
+
+/// A filterable field of an instance (DescribeInstances `Filters`) that has an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Field {
+    Zone,
+    State,
+    Name,
+    ChargeType,
+    ProjectId,
+    VpcId,
+    SubnetId,
+    SecurityGroup,
+    PrivateIp,
+    PublicIp,
+    TagKey,
+    TagValue,
+    /// `tag:<key>`: the value is `key` + '\0' + `value`.
+    Tag,
+    Uuid,
+}
+
+fn index_entries(inst: &Instance) -> Vec<(Field, String)> {
+    let mut out = vec![
+        (Field::Zone, inst.zone.clone()),
+        (Field::State, inst.state.as_str().to_owned()),
+        (Field::Name, inst.name.clone()),
+        (Field::ChargeType, inst.charge_type.clone()),
+        (Field::ProjectId, inst.project_id.to_string()),
+        (Field::VpcId, inst.vpc_id.clone()),
+        (Field::SubnetId, inst.subnet_id.clone()),
+        (Field::PrivateIp, inst.private_ip.clone()),
+        (Field::Uuid, inst.uuid.clone()),
+    ];
+    if let Some(ip) = &inst.public_ip {
+        out.push((Field::PublicIp, ip.clone()));
+    }
+    for sg in &inst.security_group_ids {
+        out.push((Field::SecurityGroup, sg.clone()));
+    }
+    for (k, v) in &inst.tags {
+        out.push((Field::TagKey, k.clone()));
+        out.push((Field::TagValue, v.clone()));
+        out.push((Field::Tag, format!("{k}\0{v}")));
+    }
+    out
+}
+
+/// One account's instances in one region.
+#[derive(Debug, Default)]
+pub(crate) struct Scope {
+    instances: HashMap<String, Instance>,
+    /// seq → id, in creation order.
+    order: BTreeMap<u64, String>,
+    index: HashMap<(Field, String), BTreeSet<u64>>,
+    tokens: HashMap<String, Vec<String>>,
+    /// Ids whose records the next commit of this scope deletes (instances that finished
+    /// terminating while nobody wrote).
+    pub(crate) garbage: Vec<String>,
+}
+
+impl Scope {
+    pub(crate) fn get(&self, id: &str) -> Option<&Instance> {
+        self.instances.get(id)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.instances.len()
+    }
+
+    pub(crate) fn by_token(&self, token: &str) -> Option<&[String]> {
+        self.tokens.get(token).map(Vec::as_slice)
+    }
+
+    /// Instances in creation order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Instance> {
+        self.order.values().filter_map(|id| self.instances.get(id))
+    }
+
+    /// Creation-order seqs of instances whose `field` equals `value`.
+    pub(crate) fn lookup(&self, field: Field, value: &str) -> Option<&BTreeSet<u64>> {
+        self.index.get(&(field, value.to_owned()))
+    }
+
+    /// The instance with creation-order `seq`.
+    pub(crate) fn by_seq(&self, seq: u64) -> Option<&Instance> {
+        self.order.get(&seq).and_then(|id| self.instances.get(id))
+    }
+
+    pub(crate) fn all_seqs(&self) -> impl Iterator<Item = u64> + '_ {
+        self.order.keys().copied()
+    }
+
+    fn insert(&mut self, inst: Instance) {
+        for entry in index_entries(&inst) {
+            self.index.entry(entry).or_default().insert(inst.seq);
+        }
+        if let Some(t) = &inst.client_token {
+            self.tokens
+                .entry(t.clone())
+                .or_default()
+                .push(inst.id.clone());
+        }
+        self.order.insert(inst.seq, inst.id.clone());
+        self.instances.insert(inst.id.clone(), inst);
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Instance> {
+        let inst = self.instances.remove(id)?;
+        for entry in index_entries(&inst) {
+            if let Some(set) = self.index.get_mut(&entry) {
+                set.remove(&inst.seq);
+                if set.is_empty() {
+                    self.index.remove(&entry);
+                }
+            }
+        }
+        if let Some(t) = &inst.client_token {
+            if let Some(ids) = self.tokens.get_mut(t) {
+                ids.retain(|i| i != id);
+                if ids.is_empty() {
+                    self.tokens.remove(t);
+                }
+            }
+        }
+        self.order.remove(&inst.seq);
+        Some(inst)
+    }
+}
+
+/// Everything behind the one lock.
+#[derive(Debug, Default)]
+pub(crate) struct Inner {
+    pub(crate) scopes: HashMap<ScopeKey, Scope>,
+    /// (due time, scope, id) of every pending transition.
+    timers: BTreeSet<(i64, ScopeKey, String)>,
+    /// Instances placed per (zone, instance type), across accounts: what capacity counts.
+    placed: HashMap<(String, String), u64>,
+    /// Placed per zone.
+    placed_in_zone: HashMap<String, u64>,
+    /// Key pairs per AppId, by KeyId.
+    pub(crate) keypairs: HashMap<u64, BTreeMap<String, KeyPair>>,
+    /// KeyId → instances bound to it, as (scope, InstanceId).
+    bindings: HashMap<String, BTreeSet<(ScopeKey, String)>>,
+    next_seq: u64,
+}
+
+impl Inner {
+    pub(crate) fn scope(&self, key: &ScopeKey) -> Option<&Scope> {
+        self.scopes.get(key)
+    }
+
+    pub(crate) fn placed(&self, zone: &str, instance_type: &str) -> u64 {
+        self.placed
+            .get(&(zone.to_owned(), instance_type.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub(crate) fn placed_in_zone(&self, zone: &str) -> u64 {
+        self.placed_in_zone.get(zone).copied().unwrap_or(0)
+    }
+
+    /// Instances bound to a key pair.
+    pub(crate) fn bound_to(&self, key_id: &str) -> impl Iterator<Item = &(ScopeKey, String)> {
+        self.bindings.get(key_id).into_iter().flatten()
+    }
+
+    /// A fresh creation-order number.
+    pub(crate) fn next_seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    /// Adds or replaces an instance (keeping indexes, timers and capacity in step).
+    pub(crate) fn put(&mut self, key: &ScopeKey, inst: Instance) {
+        self.next_seq = self.next_seq.max(inst.seq);
+        self.remove(key, &inst.id.clone());
+        if let Some(t) = &inst.transition {
+            self.timers.insert((t.at_ms, key.clone(), inst.id.clone()));
+        }
+        *self
+            .placed
+            .entry((inst.zone.clone(), inst.instance_type.clone()))
+            .or_default() += 1;
+        *self.placed_in_zone.entry(inst.zone.clone()).or_default() += 1;
+        for k in &inst.key_ids {
+            self.bindings
+                .entry(k.clone())
+                .or_default()
+                .insert((key.clone(), inst.id.clone()));
+        }
+        self.scopes.entry(key.clone()).or_default().insert(inst);
+    }
+
+    /// Removes an instance.
+    pub(crate) fn remove(&mut self, key: &ScopeKey, id: &str) -> Option<Instance> {
+        let inst = self.scopes.get_mut(key)?.remove(id)?;
+        if let Some(t) = &inst.transition {
+            self.timers.remove(&(t.at_ms, key.clone(), inst.id.clone()));
+        }
+        let pair = (inst.zone.clone(), inst.instance_type.clone());
+        if let Some(n) = self.placed.get_mut(&pair) {
+            *n = n.saturating_sub(1);
+        }
+        if let Some(n) = self.placed_in_zone.get_mut(&inst.zone) {
+            *n = n.saturating_sub(1);
+        }
+        for k in &inst.key_ids {
+            if let Some(set) = self.bindings.get_mut(k) {
+                set.remove(&(key.clone(), inst.id.clone()));
+                if set.is_empty() {
+                    self.bindings.remove(k);
+                }
+            }
+        }
+        Some(inst)
+    }
+
+    fn next_due(&self) -> Option<i64> {
+        self.timers.first().map(|(at, _, _)| *at)
+    }
+
+    /// Applies every transition due at `now_ms`.
+    fn settle(&mut self, now_ms: i64) {
+        while let Some((at, key, id)) = self.timers.first().cloned() {
+            if at > now_ms {
+                break;
+            }
+            self.timers.remove(&(at, key.clone(), id.clone()));
+            let Some(mut inst) = self.scopes.get(&key).and_then(|s| s.get(&id)).cloned() else {
+                continue;
+            };
+            let Some(t) = inst.transition.take() else {
+                continue;
+            };
+            match t.to {
+                None => {
+                    self.remove(&key, &id);
+                    if let Some(scope) = self.scopes.get_mut(&key) {
+                        scope.garbage.push(id);
+                    }
+                }
+                Some(to) => {
+                    inst.state = to;
+                    inst.latest_operation_state = Some(
+                        if to == State::LaunchFailed {
+                            "FAILED"
+                        } else {
+                            "SUCCESS"
+                        }
+                        .to_owned(),
+                    );
+                    self.put(&key, inst);
+                }
+            }
+        }
+    }
+}
+
+/// The shared state, cheap to clone.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct CvmState {
+    inner: Arc<RwLock<Inner>>,
+    writers: Arc<Mutex<HashMap<ScopeKey, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl CvmState {
+    /// Settles due transitions and returns a read view.
+    pub(crate) fn read(&self, now_ms: i64) -> RwLockReadGuard<'_, Inner> {
+        {
+            let r = self.inner.read();
+            if r.next_due().is_none_or(|due| due > now_ms) {
+                return r;
+            }
+        }
+        self.inner.write().settle(now_ms);
+        self.inner.read()
+    }
+
+    /// Applies a committed change.
+    pub(crate) fn apply<R>(&self, now_ms: i64, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let mut w = self.inner.write();
+        w.settle(now_ms);
+        f(&mut w)
+    }
+
+    /// The writer lock of one scope: held across plan → commit → apply.
+    pub(crate) fn writer(&self, key: &ScopeKey) -> Arc<tokio::sync::Mutex<()>> {
+        self.writers.lock().entry(key.clone()).or_default().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::{Disk, Transition};
+    use super::*;
+
+    pub(crate) fn instance(id: &str, seq: u64, state: State) -> Instance {
+        let disk = Disk {
+            disk_id: format!("disk-{seq:08}"),
+            disk_type: "CLOUD_BSSD".into(),
+            size_gb: 50,
+            delete_with_instance: true,
+        };
+        Instance {
+            id: id.into(),
+            uuid: format!("uuid-{seq}"),
+            zone: "ap-guangzhou-3".into(),
+            project_id: 0,
+            instance_type: "S5.MEDIUM2".into(),
+            cpu: 2,
+            memory: 2,
+            image_id: "img-00000001".into(),
+            os_name: "Linux".into(),
+            name: format!("n{seq}"),
+            host_name: String::new(),
+            charge_type: "POSTPAID_BY_HOUR".into(),
+            renew_flag: "NOTIFY_AND_MANUAL_RENEW".into(),
+            expired_ms: None,
+            system_disk: disk,
+            data_disks: Vec::new(),
+            vpc_id: "vpc-1".into(),
+            subnet_id: "subnet-1".into(),
+            private_ip: format!("10.0.0.{seq}"),
+            public_ip: None,
+            internet_charge_type: "TRAFFIC_POSTPAID_BY_HOUR".into(),
+            bandwidth_out: 0,
+            security_group_ids: Vec::new(),
+            key_ids: Vec::new(),
+            tags: vec![("env".into(), "test".into())],
+            disable_api_termination: false,
+            cam_role_name: None,
+            created_ms: 0,
+            seq,
+            state,
+            transition: None,
+            stop_charging_mode: "NOT_APPLICABLE".into(),
+            latest_operation: None,
+            latest_operation_state: None,
+            latest_operation_request_id: None,
+            client_token: Some("tok".into()),
+            launch_fails: false,
+        }
+    }
+
+    #[test]
+    fn indexes_follow_puts_and_removes() {
+        let key: ScopeKey = (1, "ap-guangzhou".into());
+        let mut inner = Inner::default();
+        inner.put(&key, instance("ins-00000001", 1, State::Running));
+        inner.put(&key, instance("ins-00000002", 2, State::Stopped));
+        let scope = inner.scope(&key).unwrap();
+        assert_eq!(scope.lookup(Field::State, "RUNNING").unwrap().len(), 1);
+        assert_eq!(scope.lookup(Field::Tag, "env\0test").unwrap().len(), 2);
+        assert_eq!(scope.by_token("tok").unwrap().len(), 2);
+        assert_eq!(inner.placed("ap-guangzhou-3", "S5.MEDIUM2"), 2);
+        inner.remove(&key, "ins-00000001");
+        let scope = inner.scope(&key).unwrap();
+        assert!(scope.lookup(Field::State, "RUNNING").is_none());
+        assert_eq!(scope.len(), 1);
+        assert_eq!(inner.placed_in_zone("ap-guangzhou-3"), 1);
+    }
+
+    #[test]
+    fn transitions_fire_in_time_order_and_only_when_due() {
+        let key: ScopeKey = (1, "ap-guangzhou".into());
+        let state = CvmState::default();
+        let mut a = instance("ins-00000001", 1, State::Pending);
+        a.transition = Some(Transition {
+            to: Some(State::Running),
+            at_ms: 1_000,
+        });
+        let mut b = instance("ins-00000002", 2, State::Terminating);
+        b.transition = Some(Transition {
+            to: None,
+            at_ms: 2_000,
+        });
+        state.apply(0, |w| {
+            w.put(&key, a);
+            w.put(&key, b);
+        });
+        assert_eq!(
+            state
+                .read(999)
+                .scope(&key)
+                .unwrap()
+                .get("ins-00000001")
+                .unwrap()
+                .state,
+            State::Pending
+        );
+        let r = state.read(1_000);
+        let got = r.scope(&key).unwrap().get("ins-00000001").unwrap();
+        assert_eq!(got.state, State::Running);
+        assert_eq!(got.latest_operation_state.as_deref(), Some("SUCCESS"));
+        drop(r);
+        let r = state.read(5_000);
+        let scope = r.scope(&key).unwrap();
+        assert!(scope.get("ins-00000002").is_none());
+        assert_eq!(scope.garbage, ["ins-00000002"]);
+    }
+}
