@@ -278,7 +278,15 @@ impl Cvm {
                 }
                 let bound: Vec<String> = inner.bound_to(id).map(|(_, i)| i.clone()).collect();
                 if !bound.is_empty() {
-                    return Err(cvm("InvalidKeyPair.Bound").arg(id).arg(bound.join(", ")));
+                    // Bound keys are the seeds' "resource in use": the common code, with a
+                    // message naming the instances.
+                    return Err(ApiError::product(
+                        tclocal_wire::CommonCode::ResourceInUse.as_str(),
+                        &MESSAGES,
+                        "ResourceInUse.KeyPairBound",
+                    )
+                    .arg(id)
+                    .arg(bound.join(", ")));
                 }
             }
         }

@@ -64,9 +64,15 @@ impl Harness {
         }
     }
 
+    /// Calls an action; every error must carry a code the model documents for it (the
+    /// gateway enforces the same rule on the wire).
     async fn call(&self, action: &str, params: Value) -> ApiResult<Map<String, Value>> {
         let Value::Object(p) = params else { panic!() };
-        self.cvm.call(&self.cx(action), p).await
+        let result = self.cvm.call(&self.cx(action), p).await;
+        if let Err(e) = &result {
+            assert_documented(action, e.code());
+        }
+        result
     }
 
     async fn ok(&self, action: &str, params: Value) -> Map<String, Value> {
@@ -116,6 +122,18 @@ impl Harness {
     fn advance(&mut self, secs: i64) {
         self.now += secs * 1000;
     }
+}
+
+fn assert_documented(action: &str, code: &str) {
+    let spec = tclocal_specs::registry()
+        .spec("cvm", super::VERSION)
+        .unwrap();
+    let listed = spec.actions[action].errors.iter().any(|c| c == code)
+        || (spec.actions[action].errors.is_empty() && spec.has_error(code));
+    assert!(
+        tclocal_wire::CommonCode::from_wire(code).is_some() || listed,
+        "{action} answered {code}, which the model does not document for it"
+    );
 }
 
 fn quick() -> CvmSettings {
@@ -692,7 +710,7 @@ async fn key_pairs() {
     );
     assert_eq!(
         h.code("DeleteKeyPairs", json!({"KeyIds": [key]})).await,
-        "InvalidKeyPair.Bound"
+        "ResourceInUse"
     );
 
     let other = h
