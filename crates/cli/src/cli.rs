@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use tclocal_server::config::Limits;
+use tclocal_server::ratelimit::RateMode;
 use tclocal_server::{App, AuthMode, Config, StoreConfig};
 use tclocal_services::cvm::{CvmSettings, Timings};
 use tclocal_services::identity::{DEV_SECRET_ID, DEV_SECRET_KEY, RootCredential};
@@ -67,6 +68,20 @@ struct ServeOpts {
     /// `ZONE/TYPE` pairs whose launches end LAUNCH_FAILED, comma-separated.
     #[arg(long, env = "TCLOCAL_CVM_LAUNCH_FAILURES", default_value = "")]
     cvm_launch_failures: String,
+    /// Request journal entries kept in memory (`GET /_tclocal/requests`).
+    #[arg(long, env = "TCLOCAL_JOURNAL_SIZE", default_value_t = 10_000)]
+    journal_size: usize,
+    /// Rate limits: `off`, or `documented` (each action's documented requests per second).
+    #[arg(long, env = "TCLOCAL_RATE_LIMITS", default_value = "off")]
+    rate_limits: RateMode,
+    /// A custom rate limit, `Action=N` or `service:Action=N` requests per second per account
+    /// (repeatable, or comma-separated).
+    #[arg(long = "rate-limit", env = "TCLOCAL_RATE_LIMIT", value_delimiter = ',')]
+    rate_limit: Vec<String>,
+    /// Lets clients presenting this token use the control plane from anywhere (otherwise
+    /// loopback only).
+    #[arg(long, env = "TCLOCAL_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<SecretKey>,
 }
 
 /// A failure of a command, with its exit code.
@@ -155,6 +170,10 @@ impl ServeOpts {
             root: root_credential()?,
             limits: Limits::default(),
             cvm,
+            journal_size: self.journal_size,
+            rate_mode: self.rate_limits,
+            rate_limits: self.rate_limit,
+            admin_token: self.admin_token.filter(|t| !t.expose().is_empty()),
         })
     }
 }
@@ -248,6 +267,12 @@ mod tests {
         let Command::Serve(s) = opts.command;
         assert_eq!(s.into_config().unwrap_err().exit_code(), 2);
         assert!(Opts::try_parse_from(["tclocal", "serve", "--auth", "maybe"]).is_err());
+        let with_token =
+            Opts::try_parse_from(["tclocal", "serve", "--admin-token", "hunter2"]).unwrap();
+        assert!(
+            !format!("{with_token:?}").contains("hunter2"),
+            "tokens stay out of Debug"
+        );
         for bad in [
             ["--cvm-timings", "boot=1"],
             ["--cvm-capacity", "nonsense"],

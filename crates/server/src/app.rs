@@ -15,7 +15,11 @@ use tclocal_wire::ids::{RandomResourceIds, RequestIds, ResourceIds, UuidRequestI
 
 use crate::config::{Config, StoreConfig};
 use crate::control;
+use crate::faults::Faults;
 use crate::gateway::{Gateway, GatewayConfig};
+use crate::journal::Journal;
+use crate::ratelimit::RateLimits;
+use tclocal_sign::SecretKey;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +38,33 @@ pub enum AppError {
     /// Identity data could not be loaded.
     #[error("cannot load accounts and keys: {0}")]
     Identity(#[from] IdentityError),
+    /// A setting does not parse.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// The settings `/_tclocal/info` shows: what a user may need to know, never a secret.
+fn settings_summary(config: &Config) -> serde_json::Value {
+    serde_json::json!({
+        "listen": config.listen.to_string(),
+        "auth": format!("{:?}", config.auth).to_lowercase(),
+        "language": config.language.as_str(),
+        "max_skew_secs": config.max_skew_secs,
+        "journal_size": config.journal_size,
+        "rate_limits": format!("{:?}", config.rate_mode).to_lowercase(),
+        "custom_rate_limits": config.rate_limits,
+        "admin_token": config.admin_token.is_some(),
+        "cvm": {
+            "instance_quota": config.cvm.instance_quota,
+            "timings_ms": {
+                "launch": config.cvm.timings.launch_ms,
+                "start": config.cvm.timings.start_ms,
+                "stop": config.cvm.timings.stop_ms,
+                "reboot": config.cvm.timings.reboot_ms,
+                "terminate": config.cvm.timings.terminate_ms,
+            },
+        },
+    })
 }
 
 /// What the app is built from besides the configuration: time, ids, and products that
@@ -83,6 +114,13 @@ struct Inner {
     ready: AtomicBool,
     store_name: String,
     clock: Arc<dyn Clock>,
+    journal: Arc<Journal>,
+    faults: Arc<Faults>,
+    identity: Arc<Identity>,
+    resource_ids: Arc<dyn ResourceIds>,
+    admin_token: Option<SecretKey>,
+    started: std::time::Instant,
+    settings: serde_json::Value,
 }
 
 impl App {
@@ -123,26 +161,41 @@ impl App {
         for product in deps.replacements {
             products.register(product);
         }
-        let gateway = Gateway::new(
-            GatewayConfig {
+        let journal = Arc::new(Journal::new(config.journal_size));
+        let faults = Arc::new(Faults::default());
+        let rates =
+            RateLimits::new(config.rate_mode, &config.rate_limits).map_err(AppError::Config)?;
+        let gateway = Gateway {
+            config: GatewayConfig {
                 auth: config.auth,
                 language: config.language,
                 max_skew_secs: config.max_skew_secs,
                 limits: config.limits,
             },
-            deps.wall,
-            deps.emulated.clone(),
-            deps.request_ids,
-            identity,
+            wall: deps.wall,
+            clock: deps.emulated.clone(),
+            ids: deps.request_ids,
+            resource_ids: deps.resource_ids.clone(),
+            identity: identity.clone(),
             products,
-            tclocal_specs::registry(),
-        );
+            specs: tclocal_specs::registry(),
+            journal: journal.clone(),
+            faults: faults.clone(),
+            rates,
+        };
         Ok(App {
             inner: Arc::new(Inner {
                 gateway,
                 ready: AtomicBool::new(true),
                 store_name: store.describe(),
                 clock: deps.emulated,
+                journal,
+                faults,
+                identity,
+                resource_ids: deps.resource_ids,
+                admin_token: config.admin_token.clone(),
+                started: std::time::Instant::now(),
+                settings: settings_summary(config),
             }),
         })
     }
@@ -150,7 +203,7 @@ impl App {
     /// The HTTP router: `/_tclocal/*` for the control plane, everything else is the API.
     pub fn router(&self) -> Router {
         Router::new()
-            .nest("/_tclocal", control::router())
+            .nest("/_tclocal", control::router(self))
             .fallback(api)
             .with_state(self.clone())
     }
@@ -164,6 +217,46 @@ impl App {
     /// Emulated time.
     pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
+    }
+
+    /// The request journal.
+    pub(crate) fn journal(&self) -> &Journal {
+        &self.inner.journal
+    }
+
+    /// The fault rules.
+    pub(crate) fn faults(&self) -> &Faults {
+        &self.inner.faults
+    }
+
+    /// Accounts and keys.
+    pub(crate) fn identity(&self) -> &Identity {
+        &self.inner.identity
+    }
+
+    /// Id source (fault rule ids).
+    pub(crate) fn resource_ids(&self) -> &dyn ResourceIds {
+        self.inner.resource_ids.as_ref()
+    }
+
+    /// The admin token, when one is set.
+    pub(crate) fn admin_token(&self) -> Option<&SecretKey> {
+        self.inner.admin_token.as_ref()
+    }
+
+    /// Time since start.
+    pub(crate) fn uptime(&self) -> std::time::Duration {
+        self.inner.started.elapsed()
+    }
+
+    /// The settings shown by `/_tclocal/info` (no secrets).
+    pub(crate) fn settings(&self) -> &serde_json::Value {
+        &self.inner.settings
+    }
+
+    /// The products.
+    pub(crate) fn products(&self) -> &Products {
+        &self.inner.gateway.products
     }
 
     /// A description of the store, e.g. `sqlite:/path` or `memory`.

@@ -4,6 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use tclocal_services::cvm::CvmSettings;
+use tclocal_sign::SecretKey;
+
+use crate::ratelimit::RateMode;
 use tclocal_services::identity::RootCredential;
 use tclocal_wire::Language;
 
@@ -60,6 +63,15 @@ pub struct Config {
     pub limits: Limits,
     /// CVM's quota, capacity and transition timings.
     pub cvm: CvmSettings,
+    /// Request journal entries kept in memory.
+    pub journal_size: usize,
+    /// Which rate limits apply.
+    pub rate_mode: RateMode,
+    /// Custom rate limits: `Action=N` or `service:Action=N`.
+    pub rate_limits: Vec<String>,
+    /// When set, the control plane answers any client presenting it (and no one else);
+    /// when unset, only loopback clients. Redacted in `Debug`.
+    pub admin_token: Option<SecretKey>,
 }
 
 /// Request size limits (protocol.md §2.1).
@@ -100,6 +112,10 @@ impl Config {
             root: RootCredential::development(),
             limits: Limits::default(),
             cvm: CvmSettings::default(),
+            journal_size: 10_000,
+            rate_mode: RateMode::Off,
+            rate_limits: Vec::new(),
+            admin_token: None,
         }
     }
 }

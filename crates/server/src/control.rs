@@ -1,27 +1,108 @@
 //! The control plane under `/_tclocal/`: ordinary JSON with ordinary HTTP statuses, because
 //! these are not API calls.
+//!
+//! Only loopback clients may use it, unless `--admin-token` is set: then any client that
+//! presents the token (`Authorization: Bearer …`, `X-TClocal-Admin-Token`, or `?token=` for
+//! the dashboard's first page load), and no one else.
+
+use std::net::SocketAddr;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::json;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+use tclocal_wire::CommonCode;
 
 use crate::app::App;
+use crate::faults::FaultRule;
+use crate::journal;
 
 /// Routes under `/_tclocal`.
-pub(crate) fn router() -> Router<App> {
+pub(crate) fn router(app: &App) -> Router<App> {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/info", get(info))
         .route("/clock", get(clock))
         .route("/clock/advance", post(advance))
+        .route("/requests", get(requests))
+        .route("/requests/{id}", get(request))
+        .route(
+            "/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/faults/{id}", axum::routing::delete(remove_fault))
+        .route("/resources", get(resources))
+        .route("/ui", get(ui_redirect))
+        .route("/ui/", get(ui_index))
+        .route("/ui/{file}", get(ui_file))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), guard))
 }
 
-async fn health() -> Json<serde_json::Value> {
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": message}))).into_response()
+}
+
+/// Loopback only, or the admin token.
+async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    match app.admin_token() {
+        Some(token) => {
+            let given = presented_token(req.headers(), req.uri().query());
+            let ok =
+                given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(token.expose().as_bytes())));
+            if !ok {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "the control plane needs the admin token",
+                );
+            }
+        }
+        // No peer means an in-process call (tests), which no remote client can make.
+        None => {
+            if peer.is_some_and(|p| !p.ip().is_loopback()) {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "the control plane answers loopback clients only (start with --admin-token to allow others)",
+                );
+            }
+        }
+    }
+    next.run(req).await
+}
+
+fn presented_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(v.trim().to_owned());
+    }
+    if let Some(v) = headers
+        .get("x-tclocal-admin-token")
+        .and_then(|v| v.to_str().ok())
+    {
+        return Some(v.trim().to_owned());
+    }
+    query.and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+    })
+}
+
+async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
@@ -41,16 +122,41 @@ async fn ready(State(app): State<App>) -> Response {
     }
 }
 
-fn clock_json(app: &App) -> serde_json::Value {
+async fn info(State(app): State<App>) -> Json<Value> {
+    let specs = tclocal_specs::registry();
+    let services: Vec<Value> = specs
+        .all()
+        .into_iter()
+        .map(|(name, versions)| {
+            let actions: usize = versions
+                .iter()
+                .filter_map(|v| specs.spec(name, v))
+                .map(|s| s.actions.len())
+                .sum();
+            let emulated = app.products().get(name).is_some();
+            json!({"service": name, "versions": versions, "actions": actions, "emulated": emulated})
+        })
+        .collect();
+    Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "store": app.store_name(),
+        "uptime_secs": app.uptime().as_secs(),
+        "requests": app.journal().total(),
+        "services": services,
+        "settings": app.settings(),
+    }))
+}
+
+fn clock_json(app: &App) -> Value {
     let now = app.clock().now_millis();
     json!({"now_ms": now, "now": tclocal_wire::clock::iso8601(now)})
 }
 
-async fn clock(State(app): State<App>) -> Json<serde_json::Value> {
+async fn clock(State(app): State<App>) -> Json<Value> {
     Json(clock_json(&app))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Deserialize)]
 struct Advance {
     seconds: f64,
 }
@@ -61,18 +167,16 @@ async fn advance(
     query: Result<Query<Advance>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(Advance { seconds })) = query else {
-        return (
+        return error(
             StatusCode::BAD_REQUEST,
-            Json(json!({"error": "give ?seconds=N (a number of seconds, 0 to 31536000)"})),
-        )
-            .into_response();
+            "give ?seconds=N (a number of seconds, 0 to 31536000)",
+        );
     };
     if !(0.0..=31_536_000.0).contains(&seconds) {
-        return (
+        return error(
             StatusCode::BAD_REQUEST,
-            Json(json!({"error": "seconds must be between 0 and 31536000 (emulated time only moves forward)"})),
-        )
-            .into_response();
+            "seconds must be between 0 and 31536000 (emulated time only moves forward)",
+        );
     }
     // Bounded above, so the cast cannot overflow.
     #[allow(clippy::cast_possible_truncation)]
@@ -81,10 +185,293 @@ async fn advance(
     (StatusCode::OK, Json(clock_json(&app))).into_response()
 }
 
-async fn not_found() -> Response {
+#[derive(Deserialize)]
+struct RequestsQuery {
+    limit: Option<usize>,
+    code: Option<String>,
+    action: Option<String>,
+    service: Option<String>,
+    account: Option<String>,
+    since: Option<i64>,
+    until: Option<i64>,
+}
+
+/// The journal, newest first: `?limit=N&code=…&action=…&service=…&account=…&since=ms&until=ms`.
+async fn requests(
+    State(app): State<App>,
+    query: Result<Query<RequestsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = query else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "filters: limit (number), code, action, service, account, since and until (Unix ms)",
+        );
+    };
+    let entries = app.journal().query(&journal::Query {
+        code: q.code,
+        action: q.action,
+        service: q.service,
+        account: q.account,
+        since_ms: q.since,
+        until_ms: q.until,
+        limit: q.limit.unwrap_or(100).min(10_000),
+    });
+    let entries: Vec<&journal::Entry> = entries.iter().map(AsRef::as_ref).collect();
+    Json(json!({"total": app.journal().total(), "requests": entries})).into_response()
+}
+
+async fn request(State(app): State<App>, Path(id): Path<String>) -> Response {
+    match app.journal().get(&id) {
+        Some(entry) => Json(entry.as_ref()).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "no request with that RequestId in the journal (it keeps the most recent ones)",
+        ),
+    }
+}
+
+async fn list_faults(State(app): State<App>) -> Json<Value> {
+    Json(json!({"faults": app.faults().list()}))
+}
+
+/// True when `code` is a common code or one some product's model lists (for `service`,
+/// when given).
+fn known_code(code: &str, service: Option<&str>) -> bool {
+    if CommonCode::from_wire(code).is_some() {
+        return true;
+    }
+    let specs = tclocal_specs::registry();
+    specs
+        .all()
+        .into_iter()
+        .filter(|(name, _)| service.is_none_or(|s| s == *name))
+        .flat_map(|(name, versions)| {
+            versions
+                .into_iter()
+                .filter_map(move |v| specs.spec(name, v))
+        })
+        .any(|spec| spec.has_error(code))
+}
+
+async fn add_fault(
+    State(app): State<App>,
+    body: Result<Json<FaultRule>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let rule = match body {
+        Ok(Json(rule)) => rule,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("not a fault rule: {e}")),
+    };
+    if !(0.0..=1.0).contains(&rule.probability) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "probability must be between 0 and 1",
+        );
+    }
+    if rule.latency_ms > 600_000 {
+        return error(StatusCode::BAD_REQUEST, "latency_ms must be at most 600000");
+    }
+    if let Some(code) = &rule.code {
+        if !known_code(code, rule.service.as_deref()) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("{code} is not a common code nor one the product's model lists"),
+            );
+        }
+    }
+    if rule.code.is_none() && rule.latency_ms == 0 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "a rule needs a code, a latency, or both",
+        );
+    }
+    let rule = app.faults().add(rule, app.resource_ids());
+    (StatusCode::CREATED, Json(rule)).into_response()
+}
+
+async fn clear_faults(State(app): State<App>) -> Response {
+    app.faults().clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn remove_fault(State(app): State<App>, Path(id): Path<String>) -> Response {
+    if app.faults().remove(&id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, "no fault rule with that id")
+    }
+}
+
+/// Accounts, keys (ids only) and each product's resources.
+async fn resources(State(app): State<App>) -> Json<Value> {
+    let now = app.clock().now_millis();
+    let keys: Vec<Value> = app
+        .identity()
+        .key_summaries()
+        .into_iter()
+        .map(|(id, p, enabled)| {
+            json!({"SecretId": id, "AppId": p.app_id, "OwnerUin": p.owner_uin, "Uin": p.uin, "Enabled": enabled})
+        })
+        .collect();
+    let mut accounts: Vec<Value> = keys
+        .iter()
+        .map(|k| json!({"AppId": k["AppId"], "OwnerUin": k["OwnerUin"]}))
+        .collect();
+    accounts.dedup();
+    let mut products = serde_json::Map::new();
+    for p in app.products().iter() {
+        products.insert(p.name().to_owned(), p.inventory(now));
+    }
+    Json(json!({"accounts": accounts, "keys": keys, "products": products}))
+}
+
+async fn ui_redirect() -> Response {
     (
-        StatusCode::NOT_FOUND,
-        Json(json!({"error": "no such control-plane endpoint"})),
+        StatusCode::PERMANENT_REDIRECT,
+        [(header::LOCATION, "/_tclocal/ui/")],
     )
         .into_response()
+}
+
+async fn ui_index() -> Response {
+    ui_asset("index.html")
+}
+
+async fn ui_file(Path(file): Path<String>) -> Response {
+    ui_asset(&file)
+}
+
+/// The dashboard's files, compiled into the binary (no network at run time).
+fn ui_asset(name: &str) -> Response {
+    let (body, mime): (&'static str, &'static str) = match name {
+        "index.html" => (include_str!("../ui/index.html"), "text/html; charset=utf-8"),
+        "app.js" => (
+            include_str!("../ui/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "style.css" => (include_str!("../ui/style.css"), "text/css; charset=utf-8"),
+        _ => return error(StatusCode::NOT_FOUND, "no such dashboard file"),
+    };
+    ([(header::CONTENT_TYPE, mime)], body).into_response()
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "no such control-plane endpoint")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    async fn app(token: Option<&str>) -> App {
+        let config = crate::Config {
+            admin_token: token.map(tclocal_sign::SecretKey::new),
+            ..crate::Config::for_tests()
+        };
+        App::build(&config).await.unwrap()
+    }
+
+    async fn get_from(
+        app: &App,
+        path: &str,
+        peer: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> StatusCode {
+        let mut req = axum::http::Request::builder().uri(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut req = req.body(Body::empty()).unwrap();
+        if let Some(p) = peer {
+            req.extensions_mut()
+                .insert(ConnectInfo(p.parse::<SocketAddr>().unwrap()));
+        }
+        app.router().oneshot(req).await.unwrap().status()
+    }
+
+    /// A remote client is refused; loopback (v4 and v6) is served.
+    #[tokio::test]
+    async fn remote_clients_are_refused_without_a_token() {
+        let app = app(None).await;
+        assert_eq!(
+            get_from(&app, "/_tclocal/info", Some("192.0.2.7:5000"), &[]).await,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            get_from(&app, "/_tclocal/info", Some("127.0.0.1:5000"), &[]).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            get_from(&app, "/_tclocal/info", Some("[::1]:5000"), &[]).await,
+            StatusCode::OK
+        );
+    }
+
+    /// With a token, only a client presenting it is served, wherever it is.
+    #[tokio::test]
+    async fn the_admin_token_is_required_when_set() {
+        let app = app(Some("s3cret")).await;
+        let remote = Some("192.0.2.7:5000");
+        assert_eq!(
+            get_from(&app, "/_tclocal/info", remote, &[]).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            get_from(&app, "/_tclocal/info", Some("127.0.0.1:1"), &[]).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            get_from(
+                &app,
+                "/_tclocal/info",
+                remote,
+                &[("authorization", "Bearer nope")]
+            )
+            .await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            get_from(
+                &app,
+                "/_tclocal/info",
+                remote,
+                &[("authorization", "Bearer s3cret")]
+            )
+            .await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            get_from(
+                &app,
+                "/_tclocal/info",
+                remote,
+                &[("x-tclocal-admin-token", "s3cret")]
+            )
+            .await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            get_from(&app, "/_tclocal/ui/?token=s3cret", remote, &[]).await,
+            StatusCode::OK
+        );
+    }
+
+    /// The API itself is not guarded: remote API clients get API answers.
+    #[tokio::test]
+    async fn the_api_is_not_behind_the_guard() {
+        let app = app(None).await;
+        assert_eq!(
+            get_from(&app, "/", Some("192.0.2.7:5000"), &[]).await,
+            StatusCode::OK
+        );
+    }
+
+    #[test]
+    fn fault_codes_must_be_known() {
+        assert!(known_code("InternalError", None));
+        assert!(known_code("InvalidInstanceId.NotFound", Some("cvm")));
+        assert!(!known_code("InvalidInstanceId.NotFound", Some("nope")));
+        assert!(!known_code("Made.Up", None));
+    }
 }

@@ -10,13 +10,17 @@
 //! - [`app`]: building the shared state and the router.
 //! - [`gateway`]: the API pipeline.
 //! - [`control`]: the `/_tclocal/*` endpoints.
+//! - [`journal`], [`faults`], [`ratelimit`]: what the control plane shows and steers.
 //! - [`serve`]: the TCP listener, connection limits and graceful shutdown.
 //! - [`telemetry`]: the one place logging is set up.
 
 pub mod app;
 pub mod config;
 pub mod control;
+pub mod faults;
 pub mod gateway;
+pub mod journal;
+pub mod ratelimit;
 pub mod serve;
 pub mod telemetry;
 

@@ -204,6 +204,19 @@ impl Identity {
         self.keys.read().get(secret_id).cloned()
     }
 
+    /// Every key: (SecretId, principal, enabled). Never the secret.
+    #[must_use]
+    pub fn key_summaries(&self) -> Vec<(String, Principal, bool)> {
+        let mut out: Vec<_> = self
+            .keys
+            .read()
+            .values()
+            .map(|k| (k.secret_id.clone(), k.principal.clone(), k.enabled))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// The default account's root identity: what unsigned requests act as when `--auth off`.
     #[must_use]
     pub fn default_principal(&self) -> &Principal {

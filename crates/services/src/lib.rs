@@ -51,6 +51,13 @@ pub trait Product: Send + Sync + 'static {
         cx: &RequestContext,
         params: Map<String, Value>,
     ) -> ApiResult<Map<String, Value>>;
+
+    /// A summary of the product's resources for the control plane and dashboard, at
+    /// emulated time `now_ms` (no secrets). Products without state answer `null`.
+    fn inventory(&self, now_ms: i64) -> Value {
+        let _ = now_ms;
+        Value::Null
+    }
 }
 
 /// The emulated products by short name.
@@ -63,6 +70,11 @@ impl Products {
     /// Adds a product.
     pub fn register(&mut self, product: Arc<dyn Product>) {
         self.by_name.insert(product.name(), product);
+    }
+
+    /// Every product.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Product>> {
+        self.by_name.values()
     }
 
     /// The product of that name, if emulated.

@@ -19,6 +19,8 @@ pub struct ApiError {
     templates: &'static Templates,
     key: Cow<'static, str>,
     args: Vec<String>,
+    /// A message given as text (fault rules), used in every language.
+    text: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -31,6 +33,7 @@ impl ApiError {
             templates: common_templates(),
             key: Cow::Borrowed(code.as_str()),
             args: Vec::new(),
+            text: None,
             source: None,
         }
     }
@@ -56,6 +59,7 @@ impl ApiError {
             templates,
             key: key.into(),
             args: Vec::new(),
+            text: None,
             source: None,
         }
     }
@@ -70,6 +74,14 @@ impl ApiError {
     #[must_use]
     pub fn arg(mut self, value: impl fmt::Display) -> ApiError {
         self.args.push(value.to_string());
+        self
+    }
+
+    /// Replaces the message with fixed text, the same in every language (user-defined
+    /// messages, such as a fault rule's).
+    #[must_use]
+    pub fn with_text(mut self, text: impl Into<String>) -> ApiError {
+        self.text = Some(text.into());
         self
     }
 
@@ -112,6 +124,9 @@ impl ApiError {
     /// common description, so an error is never sent without a message.
     #[must_use]
     pub fn message(&self, lang: Language) -> String {
+        if let Some(t) = &self.text {
+            return t.clone();
+        }
         if let Some(m) = self.templates.render(&self.key, lang, &self.args) {
             return m;
         }

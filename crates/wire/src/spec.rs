@@ -50,6 +50,9 @@ pub struct ActionSpec {
     /// Called without a signature (`Authorization: SKIP`), e.g. STS `AssumeRoleWithSAML`.
     #[serde(default)]
     pub skip_sign: bool,
+    /// The documented request rate limit, requests per second per account.
+    #[serde(default)]
+    pub rate_limit: Option<u32>,
     /// Error codes the official SDK documents for this action (besides the common ones).
     #[serde(default)]
     pub errors: Vec<String>,

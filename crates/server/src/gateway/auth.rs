@@ -16,6 +16,7 @@ use tclocal_wire::{ApiError, ApiResult, CommonCode};
 
 use super::incoming::{Incoming, Scheme};
 use crate::config::Limits;
+use crate::journal::SignatureDiagnostics;
 
 /// What the checks need besides the request.
 pub(crate) struct Checker<'a> {
@@ -33,6 +34,39 @@ pub(crate) struct Signed<'a> {
     pub(crate) headers: &'a HeaderMap,
     pub(crate) body: &'a [u8],
     pub(crate) incoming: &'a Incoming,
+}
+
+/// A failed check, with what the server signed when the signature did not match.
+pub(crate) struct AuthFailure {
+    pub(crate) error: ApiError,
+    pub(crate) diagnostics: Option<SignatureDiagnostics>,
+}
+
+impl From<ApiError> for Box<AuthFailure> {
+    fn from(error: ApiError) -> Self {
+        Box::new(AuthFailure {
+            error,
+            diagnostics: None,
+        })
+    }
+}
+
+/// Redacts header values that are credentials (`x-tc-token`) if a client chose to sign them.
+fn redact(canonical_request: String) -> String {
+    if !canonical_request.contains("x-tc-token:") {
+        return canonical_request;
+    }
+    canonical_request
+        .lines()
+        .map(|l| {
+            if l.starts_with("x-tc-token:") {
+                "x-tc-token:***"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Who signed, once the signature holds.
@@ -77,7 +111,7 @@ impl Checker<'_> {
         &self,
         req: &Signed<'_>,
         skip_sign_allowed: bool,
-    ) -> ApiResult<Authenticated> {
+    ) -> Result<Authenticated, Box<AuthFailure>> {
         match &req.incoming.scheme {
             Scheme::Tc3 { authorization } => {
                 let header = authorization
@@ -88,7 +122,8 @@ impl Checker<'_> {
                         Ok(Authenticated::Unsigned)
                     } else {
                         Err(ApiError::new(CommonCode::AuthFailureInvalidAuthorization)
-                            .arg("`SKIP` is accepted only for actions called without a signature"))
+                            .arg("`SKIP` is accepted only for actions called without a signature")
+                            .into())
                     };
                 }
                 let timestamp = self.timestamp(req.incoming)?;
@@ -124,7 +159,8 @@ impl Checker<'_> {
                     return Err(ApiError::with_template(
                         CommonCode::AuthFailureSignatureFailure,
                         "AuthFailure.SignatureFailure.SizeLimit",
-                    ));
+                    )
+                    .into());
                 }
                 let params: Vec<(&str, &str)> = signed_params
                     .iter()
@@ -137,11 +173,15 @@ impl Checker<'_> {
                     v1::verify(&key.secret_key, method, &sts, signature)
                 });
                 if !ok {
-                    tracing::debug!(
-                        string_to_sign = %v1::string_to_sign(req.method, host, req.path, &params),
-                        "v1 signature mismatch"
-                    );
-                    return Err(signature_failure());
+                    let sts = v1::string_to_sign(req.method, host, req.path, &params);
+                    tracing::debug!(string_to_sign = %sts, "v1 signature mismatch");
+                    return Err(Box::new(AuthFailure {
+                        error: signature_failure(),
+                        diagnostics: Some(SignatureDiagnostics {
+                            canonical_request: String::new(),
+                            string_to_sign: sts,
+                        }),
+                    }));
                 }
                 Ok(Authenticated::Key(key))
             }
@@ -181,7 +221,7 @@ impl Checker<'_> {
         auth: &Authorization<'_>,
         timestamp: i64,
         key: &ApiKey,
-    ) -> ApiResult<()> {
+    ) -> Result<(), Box<AuthFailure>> {
         let headers: Vec<(&str, &str)> = req
             .headers
             .iter()
@@ -199,24 +239,32 @@ impl Checker<'_> {
         let signing_key = tc3::signing_key(&key.secret_key, auth.date, auth.service);
         match tc3::verify(&input, &signing_key) {
             Ok(_) => Ok(()),
-            Err(VerifyError::MissingSignedHeader(name)) => Err(ApiError::new(
-                CommonCode::AuthFailureInvalidAuthorization,
-            )
-            .arg(format!(
-                "the signed header `{name}` is required and must be sent"
-            ))),
+            Err(VerifyError::MissingSignedHeader(name)) => {
+                Err(ApiError::new(CommonCode::AuthFailureInvalidAuthorization)
+                    .arg(format!(
+                        "the signed header `{name}` is required and must be sent"
+                    ))
+                    .into())
+            }
             Err(VerifyError::ScopeDateMismatch { expected, got }) => {
                 tracing::debug!(%expected, %got, "credential scope date does not match the timestamp");
-                Err(signature_failure())
+                Err(signature_failure().into())
             }
             Err(VerifyError::Mismatch(diag)) => {
+                let diagnostics = SignatureDiagnostics {
+                    canonical_request: redact(diag.canonical_request),
+                    string_to_sign: diag.string_to_sign,
+                };
                 // Safe to log: the canonical request and string to sign hold no secret.
                 tracing::debug!(
-                    canonical_request = %diag.canonical_request,
-                    string_to_sign = %diag.string_to_sign,
+                    canonical_request = %diagnostics.canonical_request,
+                    string_to_sign = %diagnostics.string_to_sign,
                     "TC3 signature mismatch"
                 );
-                Err(signature_failure())
+                Err(Box::new(AuthFailure {
+                    error: signature_failure(),
+                    diagnostics: Some(diagnostics),
+                }))
             }
         }
     }

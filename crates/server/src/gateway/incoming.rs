@@ -81,6 +81,8 @@ pub(crate) struct Incoming {
     pub(crate) region: Option<String>,
     pub(crate) timestamp: Option<String>,
     pub(crate) language: Option<String>,
+    /// `X-TC-RequestClient` / `RequestClient`: which SDK sent it, for the journal.
+    pub(crate) client: Option<String>,
     pub(crate) host: String,
     pub(crate) unsigned_payload: bool,
     pub(crate) business: Business,
@@ -177,6 +179,7 @@ impl Incoming {
                 region: text("x-tc-region")?,
                 timestamp: text("x-tc-timestamp")?,
                 language: text("x-tc-language")?,
+                client: text("x-tc-requestclient")?,
                 host,
                 unsigned_payload,
                 business,
@@ -227,7 +230,7 @@ impl Incoming {
             method,
             _token,
             language,
-            _client,
+            client,
         ] = common;
         Ok(Incoming {
             scheme: Scheme::V1 {
@@ -242,6 +245,7 @@ impl Incoming {
             region,
             timestamp,
             language,
+            client,
             host,
             unsigned_payload: false,
             business: Business::Flat(business),

@@ -21,14 +21,19 @@ use serde_json::{Map, Value};
 use tclocal_services::identity::Identity;
 use tclocal_services::{Product, Products, RegionScope, not_emulated, regions};
 use tclocal_specs::Registry;
+use tclocal_wire::catalogue::common_templates;
 use tclocal_wire::clock::Clock;
 use tclocal_wire::context::{Principal, RequestContext};
 use tclocal_wire::ids::RequestIds;
+use tclocal_wire::ids::ResourceIds;
 use tclocal_wire::params::{RawParams, validate};
 use tclocal_wire::spec::{ActionSpec, ActionStatus, ServiceSpec};
 use tclocal_wire::{ApiError, ApiResult, CommonCode, Language, envelope};
 
 use crate::config::{AuthMode, Limits};
+use crate::faults::{Faults, Target};
+use crate::journal::{Entry, Journal, SignatureDiagnostics};
+use crate::ratelimit::RateLimits;
 use auth::{Authenticated, Checker, Signed};
 use incoming::{Business, Incoming};
 
@@ -47,13 +52,20 @@ pub struct GatewayConfig {
 
 /// The API gateway.
 pub struct Gateway {
-    config: GatewayConfig,
-    wall: Arc<dyn Clock>,
-    clock: Arc<dyn Clock>,
-    ids: Arc<dyn RequestIds>,
-    identity: Arc<Identity>,
-    products: Products,
-    specs: Registry,
+    pub(crate) config: GatewayConfig,
+    /// Wall-clock time: request timestamps and rate-limit windows.
+    pub(crate) wall: Arc<dyn Clock>,
+    /// Emulated time: what products see.
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ids: Arc<dyn RequestIds>,
+    /// Randomness for fault probabilities.
+    pub(crate) resource_ids: Arc<dyn ResourceIds>,
+    pub(crate) identity: Arc<Identity>,
+    pub(crate) products: Products,
+    pub(crate) specs: Registry,
+    pub(crate) journal: Arc<Journal>,
+    pub(crate) faults: Arc<Faults>,
+    pub(crate) rates: RateLimits,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -65,48 +77,37 @@ impl std::fmt::Debug for Gateway {
     }
 }
 
-/// How one request ended, for the log (and, later, the journal).
+/// How one request went, for the log and the journal; filled in as the pipeline proceeds.
+#[derive(Default)]
 struct Outcome {
     language: Language,
+    client: Option<String>,
+    secret_id: Option<String>,
+    principal: Option<Principal>,
+    auth: &'static str,
+    auth_failure: Option<String>,
+    signature: Option<SignatureDiagnostics>,
     service: Option<&'static str>,
     action: Option<String>,
-    result: ApiResult<Map<String, Value>>,
+    version: Option<String>,
+    region: Option<String>,
+    fault: Option<String>,
+    fields: Map<String, Value>,
 }
 
 impl Gateway {
-    /// A gateway over these products and identities.
-    #[must_use]
-    pub fn new(
-        config: GatewayConfig,
-        wall: Arc<dyn Clock>,
-        clock: Arc<dyn Clock>,
-        ids: Arc<dyn RequestIds>,
-        identity: Arc<Identity>,
-        products: Products,
-        specs: Registry,
-    ) -> Gateway {
-        Gateway {
-            config,
-            wall,
-            clock,
-            ids,
-            identity,
-            products,
-            specs,
-        }
-    }
-
     /// Serves one API request.
     pub async fn handle(&self, req: Request<Body>) -> Response<Body> {
         let request_id = self.ids.next_id();
-        let started_ms = self.wall.now_millis();
+        let started = std::time::Instant::now();
+        let wall_ms = self.wall.now_millis();
         let received_at_ms = self.clock.now_millis();
+        let method = req.method().as_str().to_owned();
         let trace_id = req.headers().get("x-tc-traceid").cloned();
         let mut outcome = Outcome {
             language: self.config.language,
-            service: None,
-            action: None,
-            result: Ok(Map::new()),
+            auth: "off",
+            ..Outcome::default()
         };
         // A panic anywhere in the pipeline is an internal error with a RequestId.
         let run = std::panic::AssertUnwindSafe(self.process(
@@ -117,16 +118,53 @@ impl Gateway {
         ))
         .catch_unwind()
         .await;
-        if run.is_err() {
-            outcome.result = Err(ApiError::internal("a handler panicked"));
-        } else if let Ok(Err(e)) = run {
-            outcome.result = Err(e);
-        }
-        let body = match &outcome.result {
-            Ok(fields) => envelope::success(fields, &request_id),
-            Err(e) => envelope::error(e.code(), &e.message(outcome.language), &request_id),
+        let result = match run {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(ApiError::internal("a handler panicked")),
         };
-        self.log(&request_id, started_ms, &outcome);
+        let (body, code, message) = match &result {
+            Ok(()) => (envelope::success(&outcome.fields, &request_id), None, None),
+            Err(e) => {
+                let message = e.message(outcome.language);
+                (
+                    envelope::error(e.code(), &message, &request_id),
+                    Some(e.code().to_owned()),
+                    Some(message),
+                )
+            }
+        };
+        let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.log(&request_id, latency_us, &outcome, &result);
+        let trace = trace_id
+            .as_ref()
+            .and_then(|t| t.to_str().ok())
+            .map(str::to_owned);
+        self.journal.record(Entry {
+            request_id,
+            time_ms: wall_ms,
+            time: tclocal_wire::clock::iso8601(wall_ms),
+            trace_id: trace,
+            client: outcome.client,
+            method,
+            app_id: outcome.principal.as_ref().map(|p| p.app_id),
+            uin: outcome.principal.map(|p| p.uin),
+            secret_id: outcome.secret_id,
+            service: outcome.service.map(str::to_owned),
+            action: outcome.action,
+            version: outcome.version,
+            region: outcome.region,
+            language: outcome.language.as_str().to_owned(),
+            code,
+            message,
+            latency_us,
+            auth: match outcome.auth_failure {
+                Some(code) => format!("soft: {code}"),
+                None => outcome.auth.to_owned(),
+            },
+            signature: outcome.signature,
+            fault: outcome.fault,
+        });
         let mut resp = Response::new(Body::from(body));
         *resp.status_mut() = StatusCode::OK;
         let headers = resp.headers_mut();
@@ -140,21 +178,20 @@ impl Gateway {
         resp
     }
 
-    fn log(&self, request_id: &str, started_ms: i64, outcome: &Outcome) {
-        let latency_ms = self.wall.now_millis().saturating_sub(started_ms);
+    fn log(&self, request_id: &str, latency_us: u64, outcome: &Outcome, result: &ApiResult<()>) {
         let service = outcome.service.unwrap_or("-");
         let action = outcome.action.as_deref().unwrap_or("-");
-        match &outcome.result {
-            Ok(_) => tracing::debug!(request_id, service, action, latency_ms, "ok"),
+        match result {
+            Ok(()) => tracing::debug!(request_id, service, action, latency_us, "ok"),
             Err(e) if e.is(CommonCode::InternalError) => {
-                tracing::error!(request_id, service, action, latency_ms, error = ?e, "internal error");
+                tracing::error!(request_id, service, action, latency_us, error = ?e, "internal error");
             }
             Err(e) => {
                 tracing::debug!(
                     request_id,
                     service,
                     action,
-                    latency_ms,
+                    latency_us,
                     code = e.code(),
                     "api error"
                 );
@@ -212,11 +249,14 @@ impl Gateway {
             .filter(|a| !a.is_empty())
             .ok_or_else(|| ApiError::new(CommonCode::MissingParameter).arg("Action"))?;
         outcome.action = Some(action.clone());
+        outcome.client.clone_from(&incoming.client);
+        outcome.region.clone_from(&incoming.region);
         let version = incoming
             .version
             .clone()
             .filter(|v| !v.is_empty())
             .ok_or_else(|| ApiError::new(CommonCode::MissingParameter).arg("Version"))?;
+        outcome.version = Some(version.clone());
 
         // Routing is decided before authentication (SKIP needs the action's model) but its
         // errors are reported after it, as the check order says.
@@ -242,7 +282,9 @@ impl Gateway {
         });
 
         // Authorization, timestamp, SecretId, signature.
-        let principal = self.authenticate(&parts, query, &incoming, skip_sign)?;
+        outcome.secret_id = auth::claimed_secret_id(&incoming);
+        let principal = self.authenticate(&parts, query, &incoming, skip_sign, outcome)?;
+        outcome.principal = Some(principal.clone());
 
         // Product, version, action.
         let service = routed?;
@@ -271,6 +313,45 @@ impl Gateway {
         };
         let params = validate(raw, spec, &action_spec.input)?;
 
+        // Rate limit, then injected faults: both stand where the cloud's back end would.
+        if !self.rates.inactive() {
+            let limited = self.rates.admit(
+                principal.app_id,
+                service,
+                &action,
+                action_spec.rate_limit,
+                self.wall.now_millis(),
+            );
+            if let Err(x) = limited {
+                return Err(ApiError::new(CommonCode::RequestLimitExceeded)
+                    .arg(x.count)
+                    .arg(x.limit));
+            }
+        }
+        let target = Target {
+            service,
+            action: &action,
+            region: region.as_deref(),
+            app_id: principal.app_id,
+            uin: &principal.uin,
+        };
+        if let Some(fault) = self.faults.pick(&target, self.resource_ids.as_ref()) {
+            outcome.fault = Some(fault.rule_id);
+            if fault.latency_ms > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(fault.latency_ms)).await;
+            }
+            if let Some(code) = fault.code {
+                let e = match CommonCode::from_wire(&code) {
+                    Some(common) => ApiError::new(common),
+                    None => ApiError::product(code.clone(), common_templates(), code.clone()),
+                };
+                return Err(match fault.message {
+                    Some(text) => e.with_text(text),
+                    None => e,
+                });
+            }
+        }
+
         // Business logic.
         let cx = RequestContext {
             request_id: request_id.to_owned(),
@@ -289,7 +370,7 @@ impl Gateway {
                 .map_err(|e| confine(e, spec, action_spec))?,
             _ => return Err(not_emulated(&cx)),
         };
-        outcome.result = Ok(fields);
+        outcome.fields = fields;
         Ok(())
     }
 
@@ -299,6 +380,7 @@ impl Gateway {
         query: &str,
         incoming: &Incoming,
         skip_sign: bool,
+        outcome: &mut Outcome,
     ) -> ApiResult<Principal> {
         let fallback = || {
             auth::claimed_secret_id(incoming)
@@ -326,16 +408,28 @@ impl Gateway {
             incoming,
         };
         match checker.check(&signed, skip_sign) {
-            Ok(Authenticated::Key(key)) => Ok(key.principal.clone()),
-            Ok(Authenticated::Unsigned) => Ok(self.identity.default_principal().clone()),
-            Err(e) if self.config.auth == AuthMode::Soft => {
-                tracing::warn!(
-                    code = e.code(),
-                    "authentication failed; served anyway (--auth soft)"
-                );
-                Ok(fallback())
+            Ok(Authenticated::Key(key)) => {
+                outcome.auth = "verified";
+                Ok(key.principal.clone())
             }
-            Err(e) => Err(e),
+            Ok(Authenticated::Unsigned) => {
+                outcome.auth = "unsigned";
+                Ok(self.identity.default_principal().clone())
+            }
+            Err(failure) => {
+                let failure = *failure;
+                outcome.signature = failure.diagnostics;
+                if self.config.auth == AuthMode::Soft {
+                    tracing::warn!(
+                        code = failure.error.code(),
+                        "authentication failed; served anyway (--auth soft)"
+                    );
+                    outcome.auth_failure = Some(failure.error.code().to_owned());
+                    Ok(fallback())
+                } else {
+                    Err(failure.error)
+                }
+            }
         }
     }
 }

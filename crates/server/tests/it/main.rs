@@ -8,6 +8,7 @@ mod common;
 
 mod auth;
 mod bad_input;
+mod control;
 mod cvm;
 mod envelope;
 mod language;

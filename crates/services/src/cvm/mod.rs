@@ -201,6 +201,29 @@ impl Product for Cvm {
         };
         result.map_err(Into::into)
     }
+
+    fn inventory(&self, now_ms: i64) -> Value {
+        let inner = self.state.read(now_ms);
+        let mut scopes: Vec<_> = inner.scopes.iter().collect();
+        scopes.sort_by(|a, b| a.0.cmp(b.0));
+        let instances: Vec<Value> = scopes
+            .into_iter()
+            .flat_map(|((app_id, region), scope)| {
+                scope.iter().map(move |i| {
+                    json!({"AppId": app_id, "Region": region, "InstanceId": i.id,
+                           "InstanceName": i.name, "InstanceState": i.state.as_str(),
+                           "InstanceType": i.instance_type, "Zone": i.zone,
+                           "CreatedTime": model::iso8601(i.created_ms)})
+                })
+            })
+            .collect();
+        let keypairs: usize = inner
+            .keypairs
+            .values()
+            .map(std::collections::BTreeMap::len)
+            .sum();
+        json!({"instances": instances, "key_pairs": keypairs})
+    }
 }
 
 fn describe_regions(cx: &RequestContext) -> Map<String, Value> {
