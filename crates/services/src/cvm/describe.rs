@@ -323,25 +323,35 @@ fn image_matches(f: &Filter<'_>, image: &Image) -> bool {
 
 /// Offset and Limit of DescribeImages.
 fn page(params: &Map<String, Value>) -> ApiResult<(usize, usize)> {
-    let out_of_range = |name: &str, rule: &str| {
-        ApiError::product(
-            "InvalidParameterValue.InvalidParameterValueLimit",
-            &MESSAGES,
-            "InvalidParameterValue.Range",
+    let out_of_range = |name: &str, key: &'static str, bounds: &[i64]| {
+        bounds.iter().fold(
+            ApiError::product(
+                "InvalidParameterValue.InvalidParameterValueLimit",
+                &MESSAGES,
+                key,
+            )
+            .arg(name),
+            |e, b| e.arg(b),
         )
-        .arg(name)
-        .arg(rule)
     };
     let offset = params.get("Offset").and_then(Value::as_i64).unwrap_or(0);
     let Ok(offset) = usize::try_from(offset) else {
-        return Err(out_of_range("Offset", "it must be 0 or more"));
+        return Err(out_of_range(
+            "Offset",
+            "InvalidParameterValue.AtLeast",
+            &[0],
+        ));
     };
     let limit = params
         .get("Limit")
         .and_then(Value::as_i64)
         .unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(out_of_range("Limit", "it must be between 1 and 100"));
+        return Err(out_of_range(
+            "Limit",
+            "InvalidParameterValue.Between",
+            &[1, MAX_LIMIT],
+        ));
     }
     Ok((offset, usize::try_from(limit).unwrap_or_default()))
 }

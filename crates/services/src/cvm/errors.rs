@@ -20,11 +20,14 @@ pub(crate) enum CvmError {
     WrongState { id: String, state: State },
     #[error("instances {0} are protected from termination")]
     Protected(String),
-    #[error("{field}: {rule}")]
+    #[error("{field} must be between {min} and {max}")]
     Range {
         field: &'static str,
-        rule: &'static str,
+        min: i64,
+        max: i64,
     },
+    #[error("{field} must be {min} or more")]
+    AtLeast { field: &'static str, min: i64 },
     #[error("{0} is not a valid value")]
     Invalid(String),
     #[error("{0} is required")]
@@ -115,13 +118,21 @@ impl From<CvmError> for ApiError {
             .arg(id)
             .arg(state.as_str()),
             CvmError::Protected(ids) => cvm("UnsupportedOperation.InstancesProtected").arg(ids),
-            CvmError::Range { field, rule } => ApiError::product(
+            CvmError::Range { field, min, max } => ApiError::product(
                 CommonCode::InvalidParameterValue.as_str(),
                 &MESSAGES,
-                "InvalidParameterValue.Range",
+                "InvalidParameterValue.Between",
             )
             .arg(field)
-            .arg(rule),
+            .arg(min)
+            .arg(max),
+            CvmError::AtLeast { field, min } => ApiError::product(
+                CommonCode::InvalidParameterValue.as_str(),
+                &MESSAGES,
+                "InvalidParameterValue.AtLeast",
+            )
+            .arg(field)
+            .arg(min),
             CvmError::Invalid(field) => ApiError::new(CommonCode::InvalidParameterValue).arg(field),
             CvmError::Missing(field) => ApiError::new(CommonCode::MissingParameter).arg(field),
             CvmError::MinCount => cvm("InvalidParameterValue.InvalidParameterMinCount"),

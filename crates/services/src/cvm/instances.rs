@@ -172,10 +172,7 @@ fn read_launch(cx: &RequestContext, p: &Map<String, Value>) -> Result<Launch> {
                 .ok_or(CvmError::Missing("InstanceChargePrepaid"))?;
             let period = i64_of(prepaid, "Period").unwrap_or(0);
             if !PERIODS.contains(&period) {
-                return Err(CvmError::Range {
-                    field: "InstanceChargePrepaid.Period",
-                    rule: "1 to 12, 24, 36, 48 or 60 months",
-                });
+                return Err(CvmError::Invalid("InstanceChargePrepaid.Period".to_owned()));
             }
             let renew = str_of(prepaid, "RenewFlag").unwrap_or("NOTIFY_AND_MANUAL_RENEW");
             (Some(period), renew.to_owned())
@@ -187,7 +184,8 @@ fn read_launch(cx: &RequestContext, p: &Map<String, Value>) -> Result<Launch> {
     if !(1..=100).contains(&count) {
         return Err(CvmError::Range {
             field: "InstanceCount",
-            rule: "it must be between 1 and 100",
+            min: 1,
+            max: 100,
         });
     }
     let min_count = i64_of(p, "MinCount").unwrap_or(count);
@@ -220,7 +218,8 @@ fn read_launch(cx: &RequestContext, p: &Map<String, Value>) -> Result<Launch> {
     if !(20..=1024).contains(&sys_size) {
         return Err(CvmError::Range {
             field: "SystemDisk.DiskSize",
-            rule: "20 to 1024 GB",
+            min: 20,
+            max: 1024,
         });
     }
     let disks = objects(p, "DataDisks");
@@ -240,7 +239,8 @@ fn read_launch(cx: &RequestContext, p: &Map<String, Value>) -> Result<Launch> {
         if !(10..=32_000).contains(&size) {
             return Err(CvmError::Range {
                 field: "DataDisks.DiskSize",
-                rule: "10 to 32000 GB",
+                min: 10,
+                max: 32000,
             });
         }
         data_disks.push((
@@ -271,7 +271,8 @@ fn read_launch(cx: &RequestContext, p: &Map<String, Value>) -> Result<Launch> {
     if !(0..=200).contains(&bandwidth_out) {
         return Err(CvmError::Range {
             field: "InternetAccessible.InternetMaxBandwidthOut",
-            rule: "0 to 200 Mbps",
+            min: 0,
+            max: 200,
         });
     }
     let internet_charge_type = internet
@@ -1016,8 +1017,8 @@ impl Filter {
             "tag-key" => indexed(Field::TagKey),
             "tag-value" => indexed(Field::TagValue),
             "instance-state" => {
-                if let Some(bad) = values.iter().find(|v| State::parse(v).is_none()) {
-                    return Err(CvmError::Invalid(format!("instance-state {bad}")));
+                if values.iter().any(|v| State::parse(v).is_none()) {
+                    return Err(CvmError::Invalid("Filters.instance-state".to_owned()));
                 }
                 indexed(Field::State)
             }
@@ -1075,7 +1076,9 @@ impl Filter {
         match self {
             Filter::Name(names) => names.iter().any(|n| inst.name.contains(n.as_str())),
             Filter::CreatedFrom(t) => inst.created_ms >= *t,
-            Filter::CreatedUntil(t) => inst.created_ms <= *t,
+            // CreatedTime has whole seconds: an instance created at 12:00:00.5 was created
+            // "at 12:00:00" for a filter written in seconds.
+            Filter::CreatedUntil(t) => inst.created_ms.div_euclid(1000) * 1000 <= *t,
             // Indexed filters were applied through their candidate sets.
             Filter::Indexed(..) | Filter::Ids(_) | Filter::Nothing => true,
         }

@@ -75,16 +75,17 @@ pub(crate) fn instance_ids(m: &Map<String, Value>) -> Result<Vec<String>, CvmErr
 pub(crate) fn page(m: &Map<String, Value>) -> Result<(usize, usize), CvmError> {
     let offset = i64_of(m, "Offset").unwrap_or(0);
     if offset < 0 {
-        return Err(CvmError::Range {
+        return Err(CvmError::AtLeast {
             field: "Offset",
-            rule: "it must be 0 or more",
+            min: 0,
         });
     }
     let limit = i64_of(m, "Limit").unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(CvmError::Range {
             field: "Limit",
-            rule: "it must be between 1 and 100",
+            min: 1,
+            max: 100,
         });
     }
     Ok((

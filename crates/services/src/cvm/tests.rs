@@ -770,3 +770,39 @@ async fn state_survives_reopen() {
         "the finished termination was removed from the store"
     );
 }
+
+/// `creation-end-time` works in whole seconds, as `CreatedTime` is written.
+#[tokio::test]
+async fn creation_end_time_includes_the_created_second() {
+    let mut h = Harness::new(quick()).await;
+    h.now += 500;
+    h.run(json!({})).await;
+    let at = |t: &str| json!({"Filters": [{"Name": "creation-end-time", "Values": [t]}]});
+    assert_eq!(
+        h.ok("DescribeInstances", at("2023-11-14 22:13:20")).await["TotalCount"],
+        1
+    );
+    assert_eq!(
+        h.ok("DescribeInstances", at("2023-11-14 22:13:19")).await["TotalCount"],
+        0
+    );
+}
+
+/// Range errors are written wholly in the request's language.
+#[tokio::test]
+async fn range_messages_are_localised() {
+    let h = Harness::new(quick()).await;
+    for lang in Language::ALL {
+        let mut cx = h.cx("DescribeInstancesStatus");
+        cx.language = lang;
+        let Value::Object(p) = json!({"Offset": -1, "Limit": 5}) else {
+            panic!()
+        };
+        let e = h.cvm.call(&cx, p).await.unwrap_err();
+        let m = e.message(lang);
+        assert!(m.contains("`Offset`") && m.contains('0'), "{m}");
+        if lang != Language::EnUs {
+            assert!(!m.contains("must"), "{lang}: {m}");
+        }
+    }
+}
