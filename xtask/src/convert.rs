@@ -37,6 +37,23 @@ struct ApiAction {
     status: Option<String>,
     #[serde(default, deserialize_with = "flag")]
     skip_sign: bool,
+    /// Read only for the documented request rate; the prose itself is never copied.
+    #[serde(default)]
+    document: String,
+}
+
+/// The documented request rate limit in an action's documentation ("默认接口请求频率限制：20次/秒"
+/// or "频率限制：5次/秒"), as a number: the only thing taken from the prose.
+pub(crate) fn rate_limit(document: &str) -> Option<u32> {
+    let at = document.find("频率限制")?;
+    let rest = &document[at + "频率限制".len()..];
+    let rest = rest.trim_start_matches([':', '：', ' ']);
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let after = &rest[digits.len()..];
+    if digits.is_empty() || !after.trim_start().starts_with("次/秒") {
+        return None;
+    }
+    digits.parse().ok().filter(|n| *n > 0)
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,6 +140,9 @@ pub(crate) struct Action {
     pub(crate) output: String,
     #[serde(skip_serializing_if = "is_false")]
     pub(crate) skip_sign: bool,
+    /// Documented requests per second per account, when the documentation states one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) rate_limit: Option<u32>,
     /// The codes the Go SDK documents for this action, sorted and unique; written only when
     /// there are some.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -191,6 +211,7 @@ pub(crate) fn convert(model: ApiModel, source: Source, errors: Vec<String>) -> R
                 input: a.input,
                 output: a.output,
                 skip_sign: a.skip_sign,
+                rate_limit: rate_limit(&a.document),
                 errors: Vec::new(),
             };
             Ok((name, action))
@@ -347,6 +368,15 @@ mod tests {
         assert_eq!(v["source"]["tccli"], "1.2.3");
         assert_eq!(v["source"]["sdk"], "tencentcloud-sdk-python-thing 4.5.6");
         assert_eq!(v["errors"], serde_json::json!(["InvalidThing.NotFound"]));
+    }
+
+    #[test]
+    fn rate_limits_are_read_as_numbers_only() {
+        assert_eq!(rate_limit("本接口用于X。\n\n默认接口请求频率限制：20次/秒。"), Some(20));
+        assert_eq!(rate_limit("频率限制: 5 次/秒"), Some(5));
+        assert_eq!(rate_limit("no limit stated"), None);
+        assert_eq!(rate_limit("频率限制：很高"), None);
+        assert_eq!(rate_limit("频率限制：0次/秒"), None);
     }
 
     #[test]

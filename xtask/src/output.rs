@@ -156,6 +156,7 @@ mod tests {
                 input: "DescribeThingsRequest".to_owned(),
                 output: "DescribeThingsResponse".to_owned(),
                 skip_sign: false,
+                rate_limit: None,
                 errors: vec![],
             },
         );
@@ -166,6 +167,7 @@ mod tests {
                 input: "DescribeThingsRequest".to_owned(),
                 output: "DescribeThingsResponse".to_owned(),
                 skip_sign: false,
+                rate_limit: None,
                 errors: vec!["A.B".to_owned(), "In\"valid".to_owned()],
             },
         );

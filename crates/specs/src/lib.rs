@@ -28,7 +28,12 @@ macro_rules! embed {
     };
 }
 
-static FILES: [Embedded; 1] = embed!["cvm" / "2017-03-12",];
+static FILES: [Embedded; 4] = embed![
+    "cam" / "2019-01-16",
+    "cvm" / "2017-03-12",
+    "ocr" / "2018-11-19",
+    "sts" / "2018-08-13",
+];
 
 /// Every embedded product version, and look-ups across them.
 #[derive(Debug, Clone, Copy, Default)]

@@ -245,3 +245,31 @@ async fn info_and_resources_show_no_secrets() {
         assert!(!body.contains(DEV_SECRET_KEY));
     }
 }
+
+/// `--rate-limits documented` applies the limit the model documents for an action (OCR's
+/// RecognizeStoreName: 1 per second), even where tclocal does not emulate the action.
+#[tokio::test]
+async fn documented_rate_limits_come_from_the_model() {
+    let config = Config {
+        rate_mode: tclocal_server::ratelimit::RateMode::Documented,
+        ..Config::for_tests()
+    };
+    let server = Server::start_with(config, Vec::new()).await;
+    let call = Call::tc3("RecognizeStoreName", "{}").with(|c| {
+        c.version = Some("2018-11-19".into());
+        c.scope_service = "ocr".into();
+    });
+    assert_eq!(
+        code(&server.call(&call).await),
+        "UnsupportedOperation",
+        "the first call passes the limit"
+    );
+    assert_eq!(code(&server.call(&call).await), "RequestLimitExceeded");
+    // CVM's models document no limits: documented mode leaves CVM alone.
+    for _ in 0..30 {
+        assert_eq!(
+            code(&server.call(&Call::tc3("DescribeZones", "{}")).await),
+            "ok"
+        );
+    }
+}
