@@ -1,11 +1,15 @@
 //! Repository maintenance tasks, run with `cargo run -p xtask -- <task>`.
 //!
-//! The only task today is `import-specs`: it turns the official published API models (the
+//! `import-specs` turns the official published API models (the
 //! `api.json` files shipped in the tccli package, the `errorcodes.py` files of the Python SDK
 //! and the per-action error-code comments of the Go SDK's `client.go`) into the
 //! structure-only `specs/<service>/<version>.json` files the emulator reads.
 //! See `specs/README.md` for the format and the exact command.
+//!
+//! `codegen` writes the SDK's typed product code (`crates/sdk/src/<service>/generated.rs`)
+//! from those specs; `codegen --check` only verifies the committed files are current.
 
+mod codegen;
 mod convert;
 mod errorcodes;
 mod goclient;
@@ -29,6 +33,12 @@ struct Cli {
 enum Task {
     /// Derive `specs/<service>/<version>.json` from unpacked tccli and SDK packages.
     ImportSpecs(ImportArgs),
+    /// Write the SDK's generated code from `specs/` (`crates/sdk/src/<service>/generated.rs`).
+    Codegen {
+        /// Only check that the committed files are what the generator writes; fail otherwise.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// Arguments of `import-specs`.
@@ -67,6 +77,14 @@ pub(crate) struct ImportArgs {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.task {
+        Task::Codegen { check } => {
+            let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            let repo = manifest_dir.parent().unwrap_or(manifest_dir);
+            for line in codegen::run(repo, check)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
         Task::ImportSpecs(args) => {
             let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
             let repo = manifest_dir.parent().unwrap_or(manifest_dir);
