@@ -372,7 +372,10 @@ mod tests {
 
     #[test]
     fn rate_limits_are_read_as_numbers_only() {
-        assert_eq!(rate_limit("本接口用于X。\n\n默认接口请求频率限制：20次/秒。"), Some(20));
+        assert_eq!(
+            rate_limit("本接口用于X。\n\n默认接口请求频率限制：20次/秒。"),
+            Some(20)
+        );
         assert_eq!(rate_limit("频率限制: 5 次/秒"), Some(5));
         assert_eq!(rate_limit("no limit stated"), None);
         assert_eq!(rate_limit("频率限制：很高"), None);

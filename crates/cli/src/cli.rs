@@ -1,6 +1,7 @@
 //! Command-line options, their translation into a server [`Config`], and the commands.
 //!
 //! Precedence, in one place: flag > environment variable (`TCLOCAL_<FLAG>`) > default.
+//! (`tclocal call` follows tccli's rules instead; see [`crate::call`].)
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ pub(crate) struct Opts {
 enum Command {
     /// Run the emulator.
     Serve(ServeOpts),
+    /// Sign and send one API call, like tccli, and print its Response as JSON.
+    Call(crate::call::CallOpts),
 }
 
 #[derive(Debug, Args)]
@@ -89,14 +92,16 @@ struct ServeOpts {
 pub(crate) enum CliError {
     /// The options do not make a valid configuration.
     Usage(String),
-    /// The server could not start or failed while running.
+    /// The server could not start or failed while running; a call got no valid answer.
     Runtime(String),
+    /// A call was answered with an API error: `Code: Message (RequestId)`.
+    Api(String),
 }
 
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CliError::Usage(m) | CliError::Runtime(m) => f.write_str(m),
+            CliError::Usage(m) | CliError::Runtime(m) | CliError::Api(m) => f.write_str(m),
         }
     }
 }
@@ -105,7 +110,7 @@ impl CliError {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
-            CliError::Runtime(_) => 1,
+            CliError::Runtime(_) | CliError::Api(_) => 1,
         }
     }
 }
@@ -158,13 +163,11 @@ impl ServeOpts {
             .map_err(|e| CliError::Usage(format!("--cvm-capacity: {e}")))?;
         cvm.add_launch_failures(&self.cvm_launch_failures)
             .map_err(|e| CliError::Usage(format!("--cvm-launch-failures: {e}")))?;
-        if self.cam != AuthMode::Strict {
-            tracing::debug!("--cam is accepted; CAM policies arrive with sub-users");
-        }
         Ok(Config {
             listen: self.listen,
             store,
             auth: self.auth,
+            cam: self.cam,
             language: self.language,
             max_skew_secs: self.max_skew,
             root: root_credential()?,
@@ -189,6 +192,7 @@ pub(crate) fn run(opts: Opts) -> Result<(), CliError> {
                 .map_err(|e| CliError::Runtime(format!("cannot start the runtime: {e}")))?;
             runtime.block_on(serve_forever(config))
         }
+        Command::Call(call) => crate::call::run(call),
     }
 }
 
@@ -252,7 +256,9 @@ mod tests {
     #[test]
     fn serve_defaults_match_the_documented_contract() {
         let opts = Opts::try_parse_from(["tclocal", "serve"]).unwrap();
-        let Command::Serve(s) = opts.command;
+        let Command::Serve(s) = opts.command else {
+            unreachable!()
+        };
         assert_eq!(s.listen.to_string(), "127.0.0.1:4570");
         assert_eq!(s.auth, AuthMode::Strict);
         assert_eq!(s.language, Language::ZhCn);
@@ -264,7 +270,9 @@ mod tests {
         let opts =
             Opts::try_parse_from(["tclocal", "serve", "--ephemeral", "--store", "postgres://x"])
                 .unwrap();
-        let Command::Serve(s) = opts.command;
+        let Command::Serve(s) = opts.command else {
+            unreachable!()
+        };
         assert_eq!(s.into_config().unwrap_err().exit_code(), 2);
         assert!(Opts::try_parse_from(["tclocal", "serve", "--auth", "maybe"]).is_err());
         let with_token =
@@ -279,7 +287,9 @@ mod tests {
             ["--cvm-launch-failures", "nozone"],
         ] {
             let opts = Opts::try_parse_from(["tclocal", "serve", bad[0], bad[1]]).unwrap();
-            let Command::Serve(s) = opts.command;
+            let Command::Serve(s) = opts.command else {
+                unreachable!()
+            };
             assert_eq!(s.into_config().unwrap_err().exit_code(), 2, "{bad:?}");
         }
     }

@@ -6,8 +6,10 @@ use std::sync::atomic::AtomicBool;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
+use tclocal_services::cam::Cam;
 use tclocal_services::cvm::Cvm;
 use tclocal_services::identity::{Identity, IdentityError};
+use tclocal_services::sts::Sts;
 use tclocal_services::{Product, Products};
 use tclocal_store::{MemoryStore, SqliteStore, Store, StoreError};
 use tclocal_wire::clock::{Clock, SystemClock};
@@ -48,6 +50,7 @@ fn settings_summary(config: &Config) -> serde_json::Value {
     serde_json::json!({
         "listen": config.listen.to_string(),
         "auth": format!("{:?}", config.auth).to_lowercase(),
+        "cam": format!("{:?}", config.cam).to_lowercase(),
         "language": config.language.as_str(),
         "max_skew_secs": config.max_skew_secs,
         "journal_size": config.journal_size,
@@ -148,7 +151,14 @@ impl App {
                 Arc::new(SqliteStore::open(&dir.join("tclocal.sqlite3"))?)
             }
         };
-        let identity = Arc::new(Identity::open(store.as_ref(), config.root.clone()).await?);
+        let identity = Arc::new(
+            Identity::open(
+                store.clone(),
+                config.root.clone(),
+                deps.resource_ids.clone(),
+            )
+            .await?,
+        );
         let mut products = Products::default();
         let cvm = Cvm::open(
             store.clone(),
@@ -158,6 +168,8 @@ impl App {
         )
         .await?;
         products.register(Arc::new(cvm));
+        products.register(Arc::new(Cam::new(identity.clone())));
+        products.register(Arc::new(Sts::new(identity.clone())));
         for product in deps.replacements {
             products.register(product);
         }
@@ -168,6 +180,7 @@ impl App {
         let gateway = Gateway {
             config: GatewayConfig {
                 auth: config.auth,
+                cam: config.cam,
                 language: config.language,
                 max_skew_secs: config.max_skew_secs,
                 limits: config.limits,

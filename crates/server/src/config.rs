@@ -53,6 +53,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// Signature and credential checks.
     pub auth: AuthMode,
+    /// CAM policy evaluation for sub-users, roles and federated users.
+    pub cam: AuthMode,
     /// Language of answers to requests that name none.
     pub language: Language,
     /// Largest accepted difference between a request's timestamp and server time.
@@ -107,6 +109,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             store: StoreConfig::Memory,
             auth: AuthMode::Strict,
+            cam: AuthMode::Strict,
             language: Language::ZhCn,
             max_skew_secs: 300,
             root: RootCredential::development(),

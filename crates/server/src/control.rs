@@ -39,6 +39,12 @@ pub(crate) fn router(app: &App) -> Router<App> {
         )
         .route("/faults/{id}", axum::routing::delete(remove_fault))
         .route("/resources", get(resources))
+        .route("/accounts", get(list_accounts).post(create_account))
+        .route("/keys", get(list_keys).post(create_key))
+        .route("/keys/{id}/enable", post(enable_key))
+        .route("/keys/{id}/disable", post(disable_key))
+        .route("/mfa", post(create_mfa))
+        .route("/mfa/code", get(mfa_code))
         .route("/ui", get(ui_redirect))
         .route("/ui/", get(ui_index))
         .route("/ui/{file}", get(ui_file))
@@ -322,6 +328,135 @@ async fn resources(State(app): State<App>) -> Json<Value> {
         products.insert(p.name().to_owned(), p.inventory(now));
     }
     Json(json!({"accounts": accounts, "keys": keys, "products": products}))
+}
+
+async fn list_accounts(State(app): State<App>) -> Json<Value> {
+    let accounts: Vec<Value> = app
+        .identity()
+        .accounts()
+        .into_iter()
+        .map(|(app_id, owner)| json!({"AppId": app_id, "OwnerUin": owner}))
+        .collect();
+    Json(json!({"accounts": accounts}))
+}
+
+/// Creates an account with a root key; the secret key is shown once, here.
+async fn create_account(State(app): State<App>) -> Response {
+    let now = app.clock().now_millis();
+    match app.identity().create_account(now).await {
+        Ok((app_id, owner, secret_id, secret_key)) => (
+            StatusCode::CREATED,
+            Json(
+                json!({"AppId": app_id, "OwnerUin": owner, "SecretId": secret_id,
+                        "SecretKey": secret_key.expose()}),
+            ),
+        )
+            .into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn list_keys(State(app): State<App>) -> Json<Value> {
+    let keys: Vec<Value> = app
+        .identity()
+        .key_summaries()
+        .into_iter()
+        .map(|(id, p, enabled)| {
+            json!({"SecretId": id, "AppId": p.app_id, "OwnerUin": p.owner_uin, "Uin": p.uin, "Enabled": enabled})
+        })
+        .collect();
+    Json(json!({"keys": keys}))
+}
+
+#[derive(Deserialize)]
+struct ForUin {
+    uin: String,
+}
+
+/// Creates an API key for an account root or sub-user; the secret key is shown once, here.
+async fn create_key(
+    State(app): State<App>,
+    body: Result<Json<ForUin>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(ForUin { uin })) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            r#"give {"uin": "<account or sub-user UIN>"}"#,
+        );
+    };
+    let Some(owner) = app.identity().principal_of_uin(&uin) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "no account or sub-user with that UIN",
+        );
+    };
+    let now = app.clock().now_millis();
+    match app
+        .identity()
+        .create_access_key(&owner, &uin, "created by tclocal keys", now)
+        .await
+    {
+        Ok((id, secret)) => (
+            StatusCode::CREATED,
+            Json(json!({"SecretId": id, "SecretKey": secret.expose(), "Uin": uin})),
+        )
+            .into_response(),
+        Err(e) => error(StatusCode::CONFLICT, &e.to_string()),
+    }
+}
+
+async fn set_key(app: &App, id: &str, enabled: bool) -> Response {
+    match app.identity().set_any_key_enabled(id, enabled).await {
+        Ok(()) => Json(json!({"SecretId": id, "Enabled": enabled})).into_response(),
+        Err(e) => error(StatusCode::NOT_FOUND, &e.to_string()),
+    }
+}
+
+async fn enable_key(State(app): State<App>, Path(id): Path<String>) -> Response {
+    set_key(&app, &id, true).await
+}
+
+async fn disable_key(State(app): State<App>, Path(id): Path<String>) -> Response {
+    set_key(&app, &id, false).await
+}
+
+/// Binds a virtual MFA device to a UIN: its serial number, for STS `SerialNumber`.
+async fn create_mfa(
+    State(app): State<App>,
+    body: Result<Json<ForUin>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(ForUin { uin })) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            r#"give {"uin": "<account or sub-user UIN>"}"#,
+        );
+    };
+    match app.identity().create_mfa_device(&uin).await {
+        Ok(serial) => (StatusCode::CREATED, Json(json!({"SerialNumber": serial}))).into_response(),
+        Err(e) => error(StatusCode::NOT_FOUND, &e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct Serial {
+    serial: String,
+}
+
+/// The current code of a virtual MFA device (emulated time), so tests can pass MFA.
+async fn mfa_code(
+    State(app): State<App>,
+    query: Result<Query<Serial>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(Serial { serial })) = query else {
+        return error(StatusCode::BAD_REQUEST, "give ?serial=<SerialNumber>");
+    };
+    match app.identity().mfa_code(&serial, app.clock().now_millis()) {
+        Some(code) => Json(json!({"SerialNumber": serial, "TokenCode": code})).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "no MFA device with that serial number",
+        ),
+    }
 }
 
 async fn ui_redirect() -> Response {

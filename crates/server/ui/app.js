@@ -7,6 +7,7 @@
   const BASE = "/_tclocal";
   const REFRESH_MS = 2000;
   const JOURNAL_ROWS = 200;
+  const REGION_ROWS = 100;
   const BUCKET_MS = 10_000;
   const WINDOW_MS = 5 * 60_000;
   const TOKEN = new URLSearchParams(location.search).get("token");
@@ -20,11 +21,16 @@
     serverOffsetMs: 0, // server wall clock minus ours, from the HTTP Date header
     journalKey: "",
     journalSeq: 0,
-    chartEntries: [],
+    // The chart's points by RequestId: {t, err}; fetched incrementally, pruned to the window.
+    chartPoints: new Map(),
+    chartNewest: 0,
+    actionsSeen: new Set(),
+    codesSeen: new Set(),
     selectedId: null,
     busy: false,
     timer: null,
     lastFaultsKey: "",
+    resourcesKey: "",
   };
 
   // ---- helpers ---------------------------------------------------------------------
@@ -171,6 +177,9 @@
     $("version").textContent = `v${i.version}`;
     $("store").textContent = i.store;
     $("request-total").textContent = String(i.requests);
+    const emulated = (i.services || []).filter((x) => x.emulated);
+    $("services").textContent = emulated.map((x) => x.service).join(", ") || "none";
+    $("services").title = (i.services || []).map((x) => `${x.service} ${x.versions.join(", ")}: ${x.actions} actions${x.emulated ? "" : " (model only)"}`).join("\n");
     const s = i.settings || {};
     $("auth-mode").textContent = s.auth || "?";
     $("auth-mode").title = `listen ${s.listen || "?"} · language ${s.language || "?"} · rate limits ${s.rate_limits || "?"}`;
@@ -237,7 +246,11 @@
 
   async function loadResources() {
     const r = await api("/resources");
-    const accounts = r.accounts || [];
+    const key = JSON.stringify(r);
+    if (key === state.resourcesKey) return; // unchanged: keep the DOM (and any text selection)
+    state.resourcesKey = key;
+    // One row per account, whatever order or repetition the list comes in.
+    const accounts = [...new Map((r.accounts || []).map((a) => [a.AppId, a])).values()].sort((a, b) => a.AppId - b.AppId);
     const keys = r.keys || [];
     const cvm = (r.products && r.products.cvm) || { instances: [], key_pairs: 0 };
     const instances = cvm.instances || [];
@@ -261,14 +274,14 @@
       keys.length
         ? keys.map((k) =>
             h("tr", { "data-testid": "key-row" },
-              h("td", { class: "mono", "data-testid": "key-secret-id" }, k.SecretId),
-              h("td", { class: "mono" }, k.AppId),
-              h("td", { class: "mono" }, k.Uin),
-              h("td", {}, h("span", { class: `badge ${k.Enabled ? "ok" : "idle"}` }, k.Enabled ? "enabled" : "disabled"))))
-        : h("tr", { class: "empty" }, h("td", { colspan: 4 }, "no keys")),
+              h("td", {},
+                h("div", { class: "mono", "data-testid": "key-secret-id" }, k.SecretId),
+                h("div", { class: "muted small" }, `AppId ${k.AppId} · Uin ${k.Uin}${k.Uin === k.OwnerUin ? " (root)" : ""}`)),
+              h("td", { class: "num" }, h("span", { class: `badge ${k.Enabled ? "ok" : "idle"}` }, k.Enabled ? "enabled" : "disabled"))))
+        : h("tr", { class: "empty" }, h("td", { colspan: 2 }, "no keys")),
     );
 
-    renderInstances(instances, cvm.key_pairs);
+    renderInstances(instances, cvm.key_pairs, accounts.length > 1);
   }
 
   function stateCounts(list) {
@@ -279,11 +292,12 @@
       .map(([s, n]) => h("span", { class: `badge ${STATE_CLASS[s] || "idle"}` }, `${n} ${s}`));
   }
 
-  function renderInstances(instances, keyPairs) {
+  function renderInstances(instances, keyPairs, manyAccounts) {
     $("instances-count").textContent = String(instances.length);
     $("key-pairs").textContent = `key pairs: ${keyPairs || 0}`;
     replace($("state-summary"), stateCounts(instances));
     const box = $("instances");
+    box.classList.toggle("many-accounts", Boolean(manyAccounts)); // one more column: wider regions
     if (!instances.length) {
       replace(box, h("div", { class: "empty-state" },
         "No instances yet. Create some with ", h("code", {}, "RunInstances"),
@@ -297,17 +311,18 @@
     }
     const regions = [...byRegion.keys()].sort();
     replace(box, regions.map((region) => {
-      const list = byRegion.get(region).slice().sort((a, b) =>
+      const all = byRegion.get(region).slice().sort((a, b) =>
         (a.CreatedTime || "").localeCompare(b.CreatedTime || "") || a.InstanceId.localeCompare(b.InstanceId));
+      const list = all.slice(0, REGION_ROWS);
       return h("div", { class: "region", "data-testid": `region-${region}`, "data-region": region },
         h("div", { class: "region-head" },
           h("h3", {}, region),
-          h("span", { class: "count" }, list.length),
-          stateCounts(list)),
+          h("span", { class: "count" }, all.length),
+          stateCounts(all)),
         h("table", { class: "table" },
           h("thead", {}, h("tr", {},
             h("th", {}, "InstanceId"), h("th", {}, "name"), h("th", {}, "state"),
-            h("th", {}, "type"), h("th", {}, "zone"), h("th", {}, "created (UTC)"), h("th", {}, "AppId"))),
+            h("th", {}, "type"), h("th", {}, "zone"), h("th", {}, "created (UTC)"), manyAccounts ? h("th", {}, "AppId") : null)),
           h("tbody", {}, list.map((i) =>
             h("tr", { "data-testid": `instance-${i.InstanceId}`, "data-instance-id": i.InstanceId, class: "instance-row" },
               h("td", { class: "mono" }, i.InstanceId),
@@ -316,7 +331,10 @@
               h("td", { class: "mono" }, i.InstanceType),
               h("td", { class: "mono" }, i.Zone),
               h("td", { class: "mono" }, (i.CreatedTime || "").replace("T", " ").replace("Z", "")),
-              h("td", { class: "mono" }, i.AppId))))));
+              manyAccounts ? h("td", { class: "mono" }, i.AppId) : null)),
+            all.length > list.length
+              ? h("tr", { class: "empty" }, h("td", { colspan: 7 }, `… and ${all.length - list.length} more (the first ${REGION_ROWS} by creation time are shown)`))
+              : null)));
     }));
   }
 
@@ -366,8 +384,8 @@
         onkeydown: (ev) => { if (ev.key === "Enter") select(e); },
       },
         h("td", { class: "mono", title: e.time }, hms(e.time_ms, true)),
-        h("td", { class: "rid", title: e.request_id }, e.request_id),
-        h("td", {}, e.action || h("span", { class: "muted" }, "—"), e.service ? h("span", { class: "muted" }, ` · ${e.service}`) : null),
+        h("td", { class: "rid", title: e.request_id }, `${e.request_id.slice(0, 8)}…`),
+        h("td", { title: [e.service, e.action, e.version].filter(Boolean).join(" · ") }, e.action || h("span", { class: "muted" }, "—")),
         h("td", { class: "mono" }, e.region || ""),
         h("td", { class: "mono" }, e.app_id || h("span", { class: "muted" }, "—")),
         h("td", {}, codeBadge(e), e.fault ? h("span", { class: "badge fault", title: `fault rule ${e.fault}` }, "fault") : null),
@@ -451,13 +469,27 @@
   // ---- chart -----------------------------------------------------------------------
 
   async function loadChart() {
-    const since = serverNow() - WINDOW_MS - BUCKET_MS;
-    const res = await api(`/requests?limit=10000&since=${Math.floor(since)}`);
-    state.chartEntries = res.requests || [];
-    const actions = [...new Set(state.chartEntries.map((e) => e.action).filter(Boolean))].sort();
-    replace($("actions-seen"), actions.map((a) => h("option", { value: a })));
-    const codes = [...new Set(state.chartEntries.map((e) => e.code).filter(Boolean))].sort();
-    replace($("codes-seen"), h("option", { value: "Success" }), codes.map((c) => h("option", { value: c })));
+    const windowStart = serverNow() - WINDOW_MS - BUCKET_MS;
+    // Entries are recorded when answered but stamped when they arrived, so a slow call can
+    // appear behind newer ones: re-read the last minute and skip what is already counted.
+    const since = Math.floor(Math.max(windowStart, state.chartNewest - 60_000));
+    const res = await api(`/requests?limit=10000&since=${since}`);
+    let changed = false;
+    for (const e of res.requests || []) {
+      if (e.action) state.actionsSeen.add(e.action);
+      if (e.code) state.codesSeen.add(e.code);
+      if (state.chartPoints.has(e.request_id)) continue;
+      state.chartPoints.set(e.request_id, { t: e.time_ms, err: Boolean(e.code) });
+      state.chartNewest = Math.max(state.chartNewest, e.time_ms);
+      changed = true;
+    }
+    for (const [id, p] of state.chartPoints) {
+      if (p.t < windowStart) state.chartPoints.delete(id);
+    }
+    if (changed) {
+      replace($("actions-seen"), [...state.actionsSeen].sort().map((a) => h("option", { value: a })));
+      replace($("codes-seen"), h("option", { value: "Success" }), [...state.codesSeen].sort().map((c) => h("option", { value: c })));
+    }
     drawChart();
   }
 
@@ -478,11 +510,11 @@
     const start = end - WINDOW_MS;
     const req = new Array(n).fill(0);
     const err = new Array(n).fill(0);
-    for (const e of state.chartEntries) {
-      const i = Math.floor((e.time_ms - start) / BUCKET_MS);
+    for (const p of state.chartPoints.values()) {
+      const i = Math.floor((p.t - start) / BUCKET_MS);
       if (i < 0 || i >= n) continue;
       req[i] += 1;
-      if (e.code) err[i] += 1;
+      if (p.err) err[i] += 1;
     }
     const total = req.reduce((a, b) => a + b, 0);
     const errors = err.reduce((a, b) => a + b, 0);
@@ -526,12 +558,8 @@
       bars.appendChild(g);
     }
     root.appendChild(bars);
-    // The error rate as a line over the bars' tops, so a burst of failures stands out.
-    const pts = [];
-    for (let i = 0; i < n; i++) pts.push(`${(x(i) + slot / 2).toFixed(1)},${y(err[i]).toFixed(1)}`);
-    root.appendChild(svg("polyline", { class: "line-err", points: pts.join(" "), "data-testid": "chart-errors-line" }));
     if (!total) {
-      root.appendChild(svg("text", { class: "tick", x: m.l + pw / 2, y: m.t + ph / 2, "text-anchor": "middle" }, "no requests in the last 5 minutes"));
+      root.appendChild(svg("text", { class: "tick", x: m.l + pw / 2, y: m.t + ph * 0.3, "text-anchor": "middle" }, "no requests in the last 5 minutes"));
     }
     box.replaceChildren(root);
   }
@@ -576,6 +604,10 @@
     const el = $("fault-error");
     el.textContent = message || "";
     el.hidden = !message;
+  }
+
+  function faultFormChanged() {
+    faultError(null);
   }
 
   async function addFault(ev) {
@@ -653,6 +685,7 @@
     $("advance-clock").addEventListener("click", advanceClock);
     $("search-form").addEventListener("submit", search);
     $("fault-form").addEventListener("submit", addFault);
+    $("fault-form").addEventListener("input", faultFormChanged);
     $("detail-close").addEventListener("click", clearDetail);
     $("live").addEventListener("change", (ev) => setLive(ev.currentTarget.checked));
     let filterTimer = null;

@@ -8,13 +8,17 @@
 //! - [`identity`]: accounts and API keys (the gateway's credential look-up).
 //! - [`regions`]: the regions tclocal knows, with localised names.
 //! - [`cvm`]: Cloud Virtual Machine, 2017-03-12.
+//! - [`cam`]: Cloud Access Management, 2019-01-16 (and its policy engine).
+//! - [`sts`]: Security Token Service, 2018-08-13.
 
 // The full CVM `Instance` shape is one `json!` literal, deeper than the default limit.
 #![recursion_limit = "256"]
 
+pub mod cam;
 pub mod cvm;
 pub mod identity;
 pub mod regions;
+pub mod sts;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -51,6 +55,18 @@ pub trait Product: Send + Sync + 'static {
         cx: &RequestContext,
         params: Map<String, Value>,
     ) -> ApiResult<Map<String, Value>>;
+
+    /// The CAM resources a request touches, for policy evaluation: by default the whole
+    /// product in the region (`qcs::cvm:ap-guangzhou:uin/100000000001:*`).
+    fn resources(&self, cx: &RequestContext, params: &Map<String, Value>) -> Vec<String> {
+        let _ = params;
+        vec![format!(
+            "qcs::{}:{}:uin/{}:*",
+            cx.service,
+            cx.region.as_deref().unwrap_or_default(),
+            cx.principal.owner_uin
+        )]
+    }
 
     /// A summary of the product's resources for the control plane and dashboard, at
     /// emulated time `now_ms` (no secrets). Products without state answer `null`.

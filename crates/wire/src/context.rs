@@ -5,6 +5,28 @@
 
 use crate::Language;
 
+/// What kind of identity signed a request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PrincipalKind {
+    /// The account's root: allowed everything.
+    #[default]
+    Root,
+    /// A CAM sub-user: allowed what its policies allow.
+    User,
+    /// A CAM role assumed through STS.
+    Role {
+        /// The role's id.
+        role_id: String,
+        /// `RoleSessionName`.
+        session: String,
+    },
+    /// A federated user (STS `GetFederationToken`).
+    Federated {
+        /// `Name`.
+        name: String,
+    },
+}
+
 /// The identity a request acts as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -16,6 +38,25 @@ pub struct Principal {
     pub uin: String,
     /// The SecretId that signed, when the request was signed.
     pub secret_id: Option<String>,
+    /// Root, sub-user, role session or federated user.
+    pub kind: PrincipalKind,
+    /// The credential carries a fresh MFA proof (STS credentials obtained with a token code).
+    pub mfa: bool,
+}
+
+impl Principal {
+    /// An account's root identity.
+    #[must_use]
+    pub fn root(app_id: u64, owner_uin: &str) -> Principal {
+        Principal {
+            app_id,
+            owner_uin: owner_uin.to_owned(),
+            uin: owner_uin.to_owned(),
+            secret_id: None,
+            kind: PrincipalKind::Root,
+            mfa: false,
+        }
+    }
 }
 
 /// Everything about a request that products may depend on.

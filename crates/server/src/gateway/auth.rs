@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use http::HeaderMap;
-use tclocal_services::identity::{ApiKey, Identity, is_key_shaped};
+use tclocal_services::identity::{ApiKey, Identity, TokenProblem, is_key_shaped};
 use tclocal_sign::tc3::{self, Authorization, VerifyError, VerifyInput};
 use tclocal_sign::v1;
 use tclocal_wire::{ApiError, ApiResult, CommonCode};
@@ -23,6 +23,8 @@ pub(crate) struct Checker<'a> {
     pub(crate) identity: &'a Identity,
     pub(crate) max_skew_secs: i64,
     pub(crate) now_secs: i64,
+    /// Emulated time: what temporary credentials expire against.
+    pub(crate) emulated_now_ms: i64,
     pub(crate) limits: Limits,
 }
 
@@ -133,6 +135,7 @@ impl Checker<'_> {
                 self.check_skew(timestamp)?;
                 let key = self.key(auth.secret_id)?;
                 self.verify_tc3(req, &auth, timestamp, &key)?;
+                self.token(&key, req.incoming.token.as_deref())?;
                 Ok(Authenticated::Key(key))
             }
             Scheme::V1 {
@@ -183,9 +186,24 @@ impl Checker<'_> {
                         }),
                     }));
                 }
+                self.token(&key, req.incoming.token.as_deref())?;
                 Ok(Authenticated::Key(key))
             }
         }
+    }
+
+    /// Temporary credentials need their own token, before they expire.
+    fn token(&self, key: &ApiKey, token: Option<&str>) -> ApiResult<()> {
+        let template = match self.identity.check_token(key, token, self.emulated_now_ms) {
+            Ok(()) => return Ok(()),
+            Err(TokenProblem::Missing) => "AuthFailure.TokenFailure.Missing",
+            Err(TokenProblem::Wrong) => "AuthFailure.TokenFailure",
+            Err(TokenProblem::Expired) => "AuthFailure.TokenFailure.Expired",
+        };
+        Err(ApiError::with_template(
+            CommonCode::AuthFailureTokenFailure,
+            template,
+        ))
     }
 
     fn timestamp(&self, incoming: &Incoming) -> ApiResult<i64> {

@@ -81,6 +81,8 @@ pub(crate) struct Incoming {
     pub(crate) region: Option<String>,
     pub(crate) timestamp: Option<String>,
     pub(crate) language: Option<String>,
+    /// `X-TC-Token` / `Token`: the token of temporary credentials.
+    pub(crate) token: Option<String>,
     /// `X-TC-RequestClient` / `RequestClient`: which SDK sent it, for the journal.
     pub(crate) client: Option<String>,
     pub(crate) host: String,
@@ -179,6 +181,7 @@ impl Incoming {
                 region: text("x-tc-region")?,
                 timestamp: text("x-tc-timestamp")?,
                 language: text("x-tc-language")?,
+                token: text("x-tc-token")?,
                 client: text("x-tc-requestclient")?,
                 host,
                 unsigned_payload,
@@ -228,7 +231,7 @@ impl Incoming {
             secret_id,
             signature,
             method,
-            _token,
+            token,
             language,
             client,
         ] = common;
@@ -245,6 +248,7 @@ impl Incoming {
             region,
             timestamp,
             language,
+            token,
             client,
             host,
             unsigned_payload: false,

@@ -18,7 +18,7 @@ use futures_util::FutureExt;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
-use tclocal_services::identity::Identity;
+use tclocal_services::identity::{ApiKey, Authz, Identity};
 use tclocal_services::{Product, Products, RegionScope, not_emulated, regions};
 use tclocal_specs::Registry;
 use tclocal_wire::catalogue::common_templates;
@@ -42,6 +42,8 @@ use incoming::{Business, Incoming};
 pub struct GatewayConfig {
     /// `--auth`.
     pub auth: AuthMode,
+    /// `--cam`.
+    pub cam: AuthMode,
     /// `--language`.
     pub language: Language,
     /// `--max-skew`.
@@ -86,6 +88,8 @@ struct Outcome {
     principal: Option<Principal>,
     auth: &'static str,
     auth_failure: Option<String>,
+    /// A CAM denial let through by `--cam soft`.
+    cam_denied: Option<String>,
     signature: Option<SignatureDiagnostics>,
     service: Option<&'static str>,
     action: Option<String>,
@@ -158,9 +162,10 @@ impl Gateway {
             code,
             message,
             latency_us,
-            auth: match outcome.auth_failure {
-                Some(code) => format!("soft: {code}"),
-                None => outcome.auth.to_owned(),
+            auth: match (outcome.auth_failure, outcome.cam_denied) {
+                (Some(code), _) => format!("soft: {code}"),
+                (None, Some(code)) => format!("{}; cam soft: {code}", outcome.auth),
+                (None, None) => outcome.auth.to_owned(),
             },
             signature: outcome.signature,
             fault: outcome.fault,
@@ -283,7 +288,8 @@ impl Gateway {
 
         // Authorization, timestamp, SecretId, signature.
         outcome.secret_id = auth::claimed_secret_id(&incoming);
-        let principal = self.authenticate(&parts, query, &incoming, skip_sign, outcome)?;
+        let (principal, key) =
+            self.authenticate(&parts, query, &incoming, skip_sign, received_at_ms, outcome)?;
         outcome.principal = Some(principal.clone());
 
         // Product, version, action.
@@ -312,6 +318,70 @@ impl Gateway {
             Business::Json(bytes) => RawParams::Json(parse_json_object(&bytes)?),
         };
         let params = validate(raw, spec, &action_spec.input)?;
+
+        let cx = RequestContext {
+            request_id: request_id.to_owned(),
+            principal: principal.clone(),
+            service: service.to_owned(),
+            version,
+            action: action.clone(),
+            region: region.clone(),
+            language: outcome.language,
+            received_at_ms,
+        };
+
+        // Authorisation (CAM): sub-users, roles and federated users get what their policies
+        // allow; the root may do everything.
+        if let (Some(key), Some(p)) = (&key, product) {
+            if self.config.cam != AuthMode::Off {
+                let resources = p.resources(&cx, &params);
+                let cam_action = format!("{service}:{action}");
+                let client_ip = parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0.ip());
+                let denied = match self.identity.authorize(
+                    key,
+                    &cam_action,
+                    &resources,
+                    client_ip,
+                    received_at_ms,
+                ) {
+                    Authz::Allow => None,
+                    Authz::Deny { explicit: false } => Some(
+                        ApiError::with_template(
+                            CommonCode::AuthFailureUnauthorizedOperation,
+                            "AuthFailure.UnauthorizedOperation.Detail",
+                        )
+                        .arg(&cam_action)
+                        .arg(resources.join(", ")),
+                    ),
+                    Authz::Deny { explicit: true } => Some(
+                        ApiError::with_template(
+                            CommonCode::UnauthorizedOperation,
+                            "UnauthorizedOperation.Detail",
+                        )
+                        .arg(&cam_action)
+                        .arg(resources.join(", ")),
+                    ),
+                    Authz::MfaRequired => Some(
+                        ApiError::with_template(
+                            CommonCode::AuthFailureMFAFailure,
+                            "AuthFailure.MFAFailure.Detail",
+                        )
+                        .arg(&cam_action),
+                    ),
+                };
+                if let Some(e) = denied {
+                    if self.config.cam == AuthMode::Soft {
+                        tracing::warn!(code = e.code(), action = %cam_action, "CAM denied; served anyway (--cam soft)");
+                        outcome.cam_denied = Some(e.code().to_owned());
+                    } else {
+                        return Err(e);
+                    }
+                }
+            }
+        }
 
         // Rate limit, then injected faults: both stand where the cloud's back end would.
         if !self.rates.inactive() {
@@ -353,16 +423,6 @@ impl Gateway {
         }
 
         // Business logic.
-        let cx = RequestContext {
-            request_id: request_id.to_owned(),
-            principal,
-            service: service.to_owned(),
-            version,
-            action,
-            region,
-            language: outcome.language,
-            received_at_ms,
-        };
         let fields = match product {
             Some(p) if p.emulates(&cx.version, &cx.action) => p
                 .call(&cx, params)
@@ -380,15 +440,15 @@ impl Gateway {
         query: &str,
         incoming: &Incoming,
         skip_sign: bool,
+        emulated_now_ms: i64,
         outcome: &mut Outcome,
-    ) -> ApiResult<Principal> {
+    ) -> ApiResult<(Principal, Option<Arc<ApiKey>>)> {
         let fallback = || {
-            auth::claimed_secret_id(incoming)
-                .and_then(|id| self.identity.lookup(&id))
-                .map_or_else(
-                    || self.identity.default_principal().clone(),
-                    |k| k.principal.clone(),
-                )
+            let key = auth::claimed_secret_id(incoming).and_then(|id| self.identity.lookup(&id));
+            match key {
+                Some(k) => (k.principal.clone(), Some(k)),
+                None => (self.identity.default_principal().clone(), None),
+            }
         };
         if self.config.auth == AuthMode::Off {
             return Ok(fallback());
@@ -397,6 +457,7 @@ impl Gateway {
             identity: &self.identity,
             max_skew_secs: self.config.max_skew_secs,
             now_secs: self.wall.now_unix(),
+            emulated_now_ms,
             limits: self.config.limits,
         };
         let signed = Signed {
@@ -410,11 +471,11 @@ impl Gateway {
         match checker.check(&signed, skip_sign) {
             Ok(Authenticated::Key(key)) => {
                 outcome.auth = "verified";
-                Ok(key.principal.clone())
+                Ok((key.principal.clone(), Some(key)))
             }
             Ok(Authenticated::Unsigned) => {
                 outcome.auth = "unsigned";
-                Ok(self.identity.default_principal().clone())
+                Ok((self.identity.default_principal().clone(), None))
             }
             Err(failure) => {
                 let failure = *failure;

@@ -11,6 +11,7 @@ mod bad_input;
 mod control;
 mod cvm;
 mod envelope;
+mod identity;
 mod language;
 mod params;
 mod persistence;

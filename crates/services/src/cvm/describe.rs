@@ -331,7 +331,7 @@ fn page(params: &Map<String, Value>) -> ApiResult<(usize, usize)> {
                 key,
             )
             .arg(name),
-            |e, b| e.arg(b),
+            ApiError::arg,
         )
     };
     let offset = params.get("Offset").and_then(Value::as_i64).unwrap_or(0);
@@ -393,12 +393,7 @@ mod tests {
     fn cx(action: &str, region: &str, language: Language) -> RequestContext {
         RequestContext {
             request_id: "r".into(),
-            principal: Principal {
-                app_id: 1,
-                owner_uin: "1".into(),
-                uin: "1".into(),
-                secret_id: None,
-            },
+            principal: Principal::root(1, "1"),
             service: "cvm".into(),
             version: "2017-03-12".into(),
             action: action.into(),

@@ -40,6 +40,8 @@ pub(crate) enum CvmError {
     ZoneMismatchRegion { zone: String, region: String },
     #[error("instance type {0} does not exist")]
     InstanceTypeNotFound(String),
+    #[error("instance type {instance_type} does not exist in zone {zone}")]
+    ZoneInstanceTypeNotFound { zone: String, instance_type: String },
     #[error("zone {zone} does not sell {instance_type}")]
     TypeNotSold { zone: String, instance_type: String },
     #[error("image id {0} is malformed")]
@@ -135,7 +137,11 @@ impl From<CvmError> for ApiError {
             .arg(min),
             CvmError::Invalid(field) => ApiError::new(CommonCode::InvalidParameterValue).arg(field),
             CvmError::Missing(field) => ApiError::new(CommonCode::MissingParameter).arg(field),
-            CvmError::MinCount => cvm("InvalidParameterValue.InvalidParameterMinCount"),
+            CvmError::MinCount => ApiError::product(
+                CommonCode::InvalidParameterValue.as_str(),
+                &MESSAGES,
+                "InvalidParameterValue.InvalidParameterMinCount",
+            ),
             CvmError::ZoneNotSupported(z) => cvm("InvalidParameterValue.ZoneNotSupported").arg(z),
             CvmError::ZoneMismatchRegion { zone, region } => {
                 cvm("InvalidZone.MismatchRegion").arg(zone).arg(region)
@@ -143,6 +149,12 @@ impl From<CvmError> for ApiError {
             CvmError::InstanceTypeNotFound(t) => {
                 cvm("InvalidParameterValue.InstanceTypeNotFound").arg(t)
             }
+            CvmError::ZoneInstanceTypeNotFound {
+                zone,
+                instance_type,
+            } => cvm("ResourceNotFound.InvalidZoneInstanceType")
+                .arg(instance_type)
+                .arg(zone),
             CvmError::TypeNotSold {
                 zone,
                 instance_type,
@@ -178,7 +190,7 @@ impl From<CvmError> for ApiError {
             CvmError::ZoneSoldOut(zone) => {
                 cvm("ResourceInsufficient.AvailabilityZoneSoldOut").arg(zone)
             }
-            CvmError::KeyPairNotFound(id) => cvm("ResourceNotFound.KeyPairNotFound").arg(id),
+            CvmError::KeyPairNotFound(id) => cvm("InvalidParameterValue.KeyPairNotFound").arg(id),
             CvmError::TagKeyReserved(k) => cvm("FailedOperation.TagKeyReserved").arg(k),
             CvmError::IllegalTagKey(k) => cvm("FailedOperation.IllegalTagKey").arg(k),
             CvmError::IllegalTagValue(v) => cvm("FailedOperation.IllegalTagValue").arg(v),
@@ -188,11 +200,19 @@ impl From<CvmError> for ApiError {
             CvmError::StopChargingNotSupported(id) => {
                 cvm("UnsupportedOperation.StoppedModeStopCharging").arg(id)
             }
-            CvmError::IdsAndFilters => cvm("InvalidParameterCombination"),
+            CvmError::IdsAndFilters => ApiError::product(
+                CommonCode::InvalidParameter.as_str(),
+                &MESSAGES,
+                "InvalidParameterCombination",
+            ),
             CvmError::InvalidFilter(name) => cvm("InvalidFilter").arg(name),
             CvmError::FilterValues(name) => cvm("InvalidFilterValue.LimitExceeded").arg(name),
             CvmError::TimeFormat(t) => cvm("InvalidParameterValue.InvalidTimeFormat").arg(t),
-            CvmError::NothingToModify => cvm("MissingParameter.AtLeastOne"),
+            CvmError::NothingToModify => ApiError::product(
+                CommonCode::MissingParameter.as_str(),
+                &MESSAGES,
+                "MissingParameter.AtLeastOne",
+            ),
             CvmError::DryRun => ApiError::new(CommonCode::DryRunOperation),
             CvmError::Store(e) => ApiError::internal(e),
             CvmError::Api(e) => e,

@@ -829,14 +829,18 @@ impl Cvm {
             });
         }
         let type_name = str_of(p, "InstanceType").unwrap_or_default();
-        let new_type = catalogue::instance_type(type_name)
-            .ok_or_else(|| CvmError::InstanceTypeNotFound(type_name.to_owned()))?;
         let force = bool_of(p, "ForceStop").unwrap_or(false);
         let _placement = self.placement.lock().await;
         let key = scope_key(cx);
         {
             let inner = self.state.read(now(cx));
             for inst in existing(inner.scope(&key), &ids)? {
+                if catalogue::instance_type(type_name).is_none() {
+                    return Err(CvmError::ZoneInstanceTypeNotFound {
+                        zone: inst.zone.clone(),
+                        instance_type: type_name.to_owned(),
+                    });
+                }
                 if !catalogue::sells(&inst.zone, type_name) {
                     return Err(CvmError::TypeNotSold {
                         zone: inst.zone.clone(),
@@ -854,6 +858,9 @@ impl Cvm {
                 }
             }
         }
+        let Some(new_type) = catalogue::instance_type(type_name) else {
+            return Err(CvmError::InstanceTypeNotFound(type_name.to_owned()));
+        };
         self.transition(cx, &ids, |inst| {
             let stoppable = force && inst.state == State::Running;
             if inst.state != State::Stopped && !stoppable {

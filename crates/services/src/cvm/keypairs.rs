@@ -339,7 +339,7 @@ impl Cvm {
                     .and_then(|s| s.get(id))
                     .ok_or_else(|| CvmError::InstanceNotFound(id.clone()))?;
                 if inst.os_name.contains("Windows") {
-                    return Err(cvm("UnsupportedOperation.KeyPairUnsupportedWindows").arg(id));
+                    return Err(cvm("UnsupportedOperation.InstanceOsWindows").arg(id));
                 }
                 // Keys are written to the disk of a stopped instance; ForceStop allows a
                 // running one (it is stopped, bound and left stopped).

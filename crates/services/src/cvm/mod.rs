@@ -18,10 +18,10 @@ use std::sync::{Arc, LazyLock};
 
 use serde_json::{Map, Value, json};
 use tclocal_store::{Batch, Store, StoreError, codec};
-use tclocal_wire::ApiResult;
 use tclocal_wire::catalogue::Templates;
 use tclocal_wire::context::RequestContext;
 use tclocal_wire::ids::ResourceIds;
+use tclocal_wire::{ApiError, ApiResult};
 
 use crate::{Product, RegionScope, not_emulated, object};
 pub use settings::{CvmSettings, Timings};
@@ -199,7 +199,29 @@ impl Product for Cvm {
             action if keypairs::ACTIONS.contains(&action) => self.keypair_action(cx, p).await,
             _ => return Err(not_emulated(cx)),
         };
-        result.map_err(Into::into)
+        result.map_err(|e| documented_state_code(&cx.action, e.into()))
+    }
+
+    /// Instances by id when the request names them, else every instance in the region.
+    fn resources(&self, cx: &RequestContext, params: &Map<String, Value>) -> Vec<String> {
+        let region = cx.region.as_deref().unwrap_or_default();
+        let owner = &cx.principal.owner_uin;
+        let ids: Vec<&str> = params
+            .get("InstanceIds")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if ids.is_empty() {
+            let kind = if cx.action.contains("KeyPair") {
+                "keypair"
+            } else {
+                "instance"
+            };
+            return vec![format!("qcs::cvm:{region}:uin/{owner}:{kind}/*")];
+        }
+        ids.into_iter()
+            .map(|id| format!("qcs::cvm:{region}:uin/{owner}:instance/{id}"))
+            .collect()
     }
 
     fn inventory(&self, now_ms: i64) -> Value {
@@ -223,6 +245,23 @@ impl Product for Cvm {
             .map(std::collections::BTreeMap::len)
             .sum();
         json!({"instances": instances, "key_pairs": keypairs})
+    }
+}
+
+/// A state the action's model lists no `UnsupportedOperation.InstanceState<State>` for is
+/// answered with the family code `UnsupportedOperation` (same message): the model is what
+/// clients match on.
+fn documented_state_code(action: &str, e: ApiError) -> ApiError {
+    if !e.code().starts_with("UnsupportedOperation.InstanceState") {
+        return e;
+    }
+    let listed = tclocal_specs::registry()
+        .action("cvm", VERSION, action)
+        .is_none_or(|a| a.errors.is_empty() || a.errors.iter().any(|c| c == e.code()));
+    if listed {
+        e
+    } else {
+        e.recode(tclocal_wire::CommonCode::UnsupportedOperation)
     }
 }
 
