@@ -57,7 +57,7 @@ if [[ -z "$CHROME" ]]; then
   fi
   log "installing Debian's chromium package (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
-  if ! { "${AS_ROOT[@]}" apt-get update -qq && "${AS_ROOT[@]}" apt-get install -y -qq --no-install-recommends chromium; } >"$CACHE/apt.log" 2>&1; then
+  if ! { "${AS_ROOT[@]}" apt-get update -qq && "${AS_ROOT[@]}" apt-get install -y -qq chromium; } >"$CACHE/apt.log" 2>&1; then
     tail -n 20 "$CACHE/apt.log" >&2
     rm -f "$CACHE/apt.log"
     skip "apt-get could not install chromium (offline, or no Debian repository?)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of tclocal: formatting and lints, the Rust tests, then the official-SDK
-# compatibility suites (Python and Node.js) against a real `tclocal serve` on loopback.
+# compatibility suites (Python and Node.js) and the dashboard's browser test against a real
+# `tclocal serve` on loopback.
 # It installs what the suites need into .cache/ (nothing global), so it works on a new
 # machine. This is the test command README.md shows, and the one .ci/run calls.
 set -euo pipefail
@@ -21,7 +22,13 @@ step "build the tclocal binary for the compatibility suites"
 cargo build -p tclocal --locked
 export TCLOCAL_BIN="${TCLOCAL_BIN:-$PWD/target/debug/tclocal}"
 
+step "generated SDK code is up to date"
+cargo run -q -p xtask --locked -- codegen --check
+
 step "official SDK compatibility suites"
 scripts/compat.sh
+
+step "dashboard in a real headless Chromium"
+scripts/browser.sh
 
 printf '\nall tests passed\n'

@@ -76,9 +76,14 @@ class Server:
             return "<no log>"
 
 
-def control(server: Server, method: str, path: str) -> tuple[int, dict]:
-    """A control-plane call (`/_tclocal/...`): (HTTP status, JSON body). Plain urllib."""
-    req = urllib.request.Request(server.url + path, method=method, data=b"" if method == "POST" else None)
+def control(server: Server, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    """A control-plane call (`/_tclocal/...`): (HTTP status, JSON body). Plain urllib.
+
+    body: a JSON object to send (`POST /_tclocal/keys {"uin": ...}`); a POST without one
+    sends an empty body."""
+    data = json.dumps(body).encode("utf-8") if body is not None else (b"" if method == "POST" else None)
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    req = urllib.request.Request(server.url + path, method=method, data=data, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read())

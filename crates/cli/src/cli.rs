@@ -29,6 +29,10 @@ enum Command {
     Serve(ServeOpts),
     /// Sign and send one API call, like tccli, and print its Response as JSON.
     Call(crate::call::CallOpts),
+    /// List, create, disable and enable API keys of a running tclocal (control plane).
+    Keys(crate::admin::KeysOpts),
+    /// Add, list and remove fault rules of a running tclocal (control plane).
+    Faults(crate::admin::FaultsOpts),
 }
 
 #[derive(Debug, Args)]
@@ -193,6 +197,8 @@ pub(crate) fn run(opts: Opts) -> Result<(), CliError> {
             runtime.block_on(serve_forever(config))
         }
         Command::Call(call) => crate::call::run(call),
+        Command::Keys(keys) => crate::admin::keys(keys),
+        Command::Faults(faults) => crate::admin::faults(faults),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The `tclocal` binary: parse the command line, turn it into a validated configuration, run.
 
+mod admin;
 mod call;
 mod cli;
 

@@ -268,3 +268,110 @@ fn call_end_to_end() {
     let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
     assert!(stderr.contains("refused"), "{stderr}");
 }
+
+/// Runs `tclocal <args>` with a clean environment.
+fn tclocal(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tclocal"))
+        .args(args)
+        .env_clear()
+        .env("HOME", home)
+        .output()
+        .expect("tclocal runs")
+}
+
+/// `tclocal keys` and `tclocal faults` manage a running server through its control plane:
+/// a disabled key is refused, a fault rule fails calls until it is deleted.
+#[test]
+fn keys_and_faults_manage_a_running_server() {
+    let home = tempfile::tempdir().unwrap();
+    let serve = Serve::start(home.path());
+    let ep = serve.endpoint.as_str();
+    let zones = |id: &str, key: &str| {
+        call(
+            home.path(),
+            &[
+                "cvm",
+                "DescribeZones",
+                "{}",
+                "--region",
+                "ap-guangzhou",
+                "--endpoint",
+                ep,
+                "--secret-id",
+                id,
+                "--secret-key",
+                key,
+            ],
+            &[],
+        )
+    };
+
+    let account = stdout_json(&tclocal(
+        home.path(),
+        &["keys", "new-account", "--endpoint", ep],
+    ));
+    let (id, key) = (
+        account["SecretId"].as_str().unwrap(),
+        account["SecretKey"].as_str().unwrap(),
+    );
+    assert!(zones(id, key).status.success());
+    let listed = stdout_json(&tclocal(home.path(), &["keys", "list", "--endpoint", ep]));
+    assert!(
+        listed["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["SecretId"] == id)
+    );
+    assert!(
+        !String::from_utf8_lossy(&tclocal(home.path(), &["keys", "list", "--endpoint", ep]).stdout)
+            .contains(key)
+    );
+
+    stdout_json(&tclocal(
+        home.path(),
+        &["keys", "disable", id, "--endpoint", ep],
+    ));
+    let refused = zones(id, key);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("AuthFailure.SecretIdNotFound"));
+    stdout_json(&tclocal(
+        home.path(),
+        &["keys", "enable", id, "--endpoint", ep],
+    ));
+    assert!(zones(id, key).status.success());
+
+    let rule = stdout_json(&tclocal(
+        home.path(),
+        &[
+            "faults",
+            "add",
+            "--action",
+            "DescribeZones",
+            "--code",
+            "InternalError",
+            "--endpoint",
+            ep,
+        ],
+    ));
+    let failed = zones(DEV_ID, DEV_KEY);
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("InternalError"));
+    let deleted = tclocal(
+        home.path(),
+        &[
+            "faults",
+            "delete",
+            rule["id"].as_str().unwrap(),
+            "--endpoint",
+            ep,
+        ],
+    );
+    assert!(deleted.status.success());
+    assert!(zones(DEV_ID, DEV_KEY).status.success());
+    let bad = tclocal(
+        home.path(),
+        &["faults", "add", "--code", "Made.Up", "--endpoint", ep],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("400"));
+}

@@ -56,8 +56,18 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"error": message}))).into_response()
 }
 
-/// Loopback only, or the admin token.
+/// Loopback only, or the admin token. Liveness, readiness and the dashboard's static files
+/// hold no data and stay open, so health checks and `<script src>` need no token.
 async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let open = matches!(
+        path,
+        "/_tclocal/health" | "/_tclocal/ready" | "/health" | "/ready"
+    ) || path.ends_with("/ui/app.js")
+        || path.ends_with("/ui/style.css");
+    if open {
+        return next.run(req).await;
+    }
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -276,15 +286,21 @@ async fn add_fault(
     if rule.latency_ms > 600_000 {
         return error(StatusCode::BAD_REQUEST, "latency_ms must be at most 600000");
     }
-    if let Some(code) = &rule.code {
-        if !known_code(code, rule.service.as_deref()) {
+    if let Some(code) = rule.code.as_deref().filter(|c| !c.is_empty()) {
+        if !known_code(code, rule.service.as_deref().filter(|s| !s.is_empty())) {
             return error(
                 StatusCode::BAD_REQUEST,
                 &format!("{code} is not a common code nor one the product's model lists"),
             );
         }
     }
-    if rule.code.is_none() && rule.latency_ms == 0 {
+    if rule.count == Some(0) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "count must be at least 1 (omit it for no limit)",
+        );
+    }
+    if rule.code.as_deref().is_none_or(str::is_empty) && rule.latency_ms == 0 {
         return error(
             StatusCode::BAD_REQUEST,
             "a rule needs a code, a latency, or both",
@@ -318,11 +334,12 @@ async fn resources(State(app): State<App>) -> Json<Value> {
             json!({"SecretId": id, "AppId": p.app_id, "OwnerUin": p.owner_uin, "Uin": p.uin, "Enabled": enabled})
         })
         .collect();
-    let mut accounts: Vec<Value> = keys
-        .iter()
-        .map(|k| json!({"AppId": k["AppId"], "OwnerUin": k["OwnerUin"]}))
+    let accounts: Vec<Value> = app
+        .identity()
+        .accounts()
+        .into_iter()
+        .map(|(app_id, owner)| json!({"AppId": app_id, "OwnerUin": owner}))
         .collect();
-    accounts.dedup();
     let mut products = serde_json::Map::new();
     for p in app.products().iter() {
         products.insert(p.name().to_owned(), p.inventory(now));

@@ -118,6 +118,19 @@ fn fraction(ids: &dyn ResourceIds) -> f64 {
 impl Faults {
     /// Adds a rule and returns it with its id.
     pub fn add(&self, mut rule: FaultRule, ids: &dyn ResourceIds) -> FaultRule {
+        // An empty matcher is an absent one: forms send "" for fields left blank.
+        for m in [
+            &mut rule.service,
+            &mut rule.action,
+            &mut rule.region,
+            &mut rule.account,
+            &mut rule.code,
+            &mut rule.message,
+        ] {
+            if m.as_deref().is_some_and(str::is_empty) {
+                *m = None;
+            }
+        }
         rule.id = ids.short_id("fault");
         rule.hits = 0;
         let mut rules = self.rules.write();
@@ -245,6 +258,18 @@ mod tests {
         }
         assert!(f.remove(&r.id));
         assert!(!f.remove(&r.id));
+    }
+
+    #[test]
+    fn empty_matchers_match_everything() {
+        let ids = SeqResourceIds::default();
+        let f = Faults::default();
+        let r = f.add(
+            rule(r#"{"service": "", "action": "", "code": "InternalError"}"#),
+            &ids,
+        );
+        assert_eq!(r.service, None);
+        assert!(f.pick(&target("Anything"), &ids).is_some());
     }
 
     #[test]

@@ -110,7 +110,11 @@ impl Gateway {
         let trace_id = req.headers().get("x-tc-traceid").cloned();
         let mut outcome = Outcome {
             language: self.config.language,
-            auth: "off",
+            auth: if self.config.auth == AuthMode::Off {
+                "off"
+            } else {
+                "not reached"
+            },
             ..Outcome::default()
         };
         // A panic anywhere in the pipeline is an internal error with a RequestId.
@@ -280,6 +284,8 @@ impl Gateway {
             &action,
             &version,
         );
+        // Known before authentication, so refused calls are journaled under their product.
+        outcome.service = routed.as_ref().ok().copied();
         let skip_sign = routed.as_ref().ok().is_some_and(|service| {
             self.specs
                 .action(service, &version, &action)
@@ -479,6 +485,7 @@ impl Gateway {
             }
             Err(failure) => {
                 let failure = *failure;
+                outcome.auth = "failed";
                 outcome.signature = failure.diagnostics;
                 if self.config.auth == AuthMode::Soft {
                     tracing::warn!(
