@@ -18,6 +18,7 @@ use crate::ImportArgs;
 use crate::convert::{self, Source};
 use crate::errorcodes;
 use crate::goclient;
+use crate::index;
 use crate::output;
 
 /// One `api.json` to import.
@@ -34,21 +35,24 @@ struct Versions {
     tccli: Option<String>,
     /// The `--sdk-version` override, recorded verbatim.
     sdk_override: Option<String>,
-    /// Normalised distribution name (`tencentcloud-sdk-python-cvm`) → version.
-    sdk: BTreeMap<String, String>,
+    /// Per `--sdk` directory, in order: normalised distribution name
+    /// (`tencentcloud-sdk-python-cvm`) → version.
+    sdk: Vec<BTreeMap<String, String>>,
 }
 
 impl Versions {
-    /// `"<package> <version>"` of the SDK package that ships `service`'s error codes.
-    fn sdk_for(&self, service: &str) -> Option<String> {
+    /// `"<package> <version>"` of the SDK package unpacked in the `dir`-th `--sdk` directory
+    /// that ships `service`'s error codes.
+    fn sdk_for(&self, service: &str, dir: usize) -> Option<String> {
         if let Some(v) = &self.sdk_override {
             return Some(v.clone());
         }
+        let dists = self.sdk.get(dir)?;
         let own = format!("tencentcloud-sdk-python-{service}");
         let all = "tencentcloud-sdk-python";
         [own.as_str(), all]
             .into_iter()
-            .find_map(|name| self.sdk.get(name).map(|v| format!("{name} {v}")))
+            .find_map(|name| dists.get(name).map(|v| format!("{name} {v}")))
     }
 }
 
@@ -63,7 +67,15 @@ pub(crate) fn run(args: &ImportArgs, out: &Path) -> Result<Vec<String>> {
         );
     }
     if !args.services.is_empty() {
-        jobs = select(jobs, &args.services)?;
+        let keep = matching(&jobs, &args.services)?;
+        jobs = zip_filter(jobs, &keep, true);
+    }
+    if !args.exclude.is_empty() {
+        let drop = matching(&jobs, &args.exclude)?;
+        jobs = zip_filter(jobs, &drop, false);
+    }
+    if jobs.is_empty() {
+        bail!("no service left to import");
     }
 
     let versions = Versions {
@@ -72,7 +84,7 @@ pub(crate) fn run(args: &ImportArgs, out: &Path) -> Result<Vec<String>> {
             .clone()
             .or_else(|| tccli_version(&args.tccli)),
         sdk_override: args.sdk_version.clone(),
-        sdk: dist_infos(&args.sdk),
+        sdk: args.sdk.iter().map(|d| dist_infos(d)).collect(),
     };
     if versions.tccli.is_none() {
         eprintln!(
@@ -90,6 +102,7 @@ pub(crate) fn run(args: &ImportArgs, out: &Path) -> Result<Vec<String>> {
 
     let mut seen = BTreeSet::new();
     let mut report = Vec::with_capacity(results.len());
+    let mut entries = BTreeMap::new();
     for r in results {
         if !seen.insert(r.path.clone()) {
             bail!("two models map to {}", r.path);
@@ -98,8 +111,10 @@ pub(crate) fn run(args: &ImportArgs, out: &Path) -> Result<Vec<String>> {
             eprintln!("warning: {}: {w}", r.path);
         }
         report.push(r.summary);
+        entries.insert(r.path, r.entry);
     }
     report.sort();
+    index::update(out, entries)?;
     Ok(report)
 }
 
@@ -124,9 +139,19 @@ fn discover(services_dir: &Path) -> Result<Vec<Job>> {
     Ok(jobs)
 }
 
-/// Keeps the jobs of the named services. A name matches a tccli directory name, or else
+/// Keeps the jobs whose flag in `hits` equals `keep`.
+fn zip_filter(jobs: Vec<Job>, hits: &[bool], keep: bool) -> Vec<Job> {
+    jobs.into_iter()
+        .zip(hits)
+        .filter(|(_, hit)| **hit == keep)
+        .map(|(job, _)| job)
+        .collect()
+}
+
+/// Which jobs belong to the named services. A name matches a tccli directory name, or else
 /// (this costs a parse of every model) a `serviceShortName`, as for `as` in `autoscaling/`.
-fn select(jobs: Vec<Job>, wanted: &[String]) -> Result<Vec<Job>> {
+/// A name that matches nothing is an error.
+fn matching(jobs: &[Job], wanted: &[String]) -> Result<Vec<bool>> {
     let by_dir: BTreeSet<&str> = jobs.iter().map(|j| j.dir.as_str()).collect();
     let missing: BTreeSet<&str> = wanted
         .iter()
@@ -136,33 +161,34 @@ fn select(jobs: Vec<Job>, wanted: &[String]) -> Result<Vec<Job>> {
     let short_names: Vec<Option<String>> = if missing.is_empty() {
         vec![None; jobs.len()]
     } else {
-        parallel(&jobs, |job| {
+        parallel(jobs, |job| {
             let text = fs::read_to_string(&job.api_json)?;
             Ok(Some(convert::parse(&text)?.metadata.service_short_name))
         })?
     };
     let mut found = BTreeSet::new();
-    let mut kept = Vec::new();
-    for (job, short) in jobs.into_iter().zip(short_names) {
+    let mut hits = Vec::with_capacity(jobs.len());
+    for (job, short) in jobs.iter().zip(short_names) {
         let hit = wanted.iter().find(|w| {
             **w == job.dir || (missing.contains(w.as_str()) && short.as_deref() == Some(w))
         });
         if let Some(w) = hit {
             found.insert(w.clone());
-            kept.push(job);
         }
+        hits.push(hit.is_some());
     }
     let unknown: Vec<&String> = wanted.iter().filter(|w| !found.contains(*w)).collect();
     if !unknown.is_empty() {
         bail!("no model for service(s) {unknown:?}");
     }
-    Ok(kept)
+    Ok(hits)
 }
 
 struct Imported {
     path: String,
     summary: String,
     warnings: Vec<String>,
+    entry: index::Entry,
 }
 
 /// The `--go-sdk` directory and the `--go-sdk-version` override.
@@ -241,7 +267,7 @@ fn version_key(version: &str) -> Vec<u64> {
 
 fn import_one(
     job: &Job,
-    sdk_dir: &Path,
+    sdk_dirs: &[PathBuf],
     go: Option<&GoSdk<'_>>,
     versions: &Versions,
     out: &Path,
@@ -254,24 +280,33 @@ fn import_one(
     check_name(&service, "serviceShortName").with_context(context)?;
     check_version(&version).with_context(context)?;
 
+    let mut inputs = index::Inputs {
+        api_json: index::sha256(text.as_bytes()),
+        errorcodes_py: None,
+        client_go: None,
+    };
     let compact = version.replace('-', "");
-    // The SDK names its package by the short name; fall back to the tccli directory.
-    let codes_file = [service.as_str(), job.dir.as_str()]
-        .iter()
-        .map(|s| {
-            sdk_dir
-                .join("tencentcloud")
-                .join(s)
-                .join(format!("v{compact}"))
-                .join("errorcodes.py")
-        })
-        .find(|p| p.is_file());
+    // The SDK names its package by the short name; fall back to the tccli directory. The
+    // first `--sdk` directory that has the file wins.
+    let codes_file = sdk_dirs.iter().enumerate().find_map(|(i, dir)| {
+        [service.as_str(), job.dir.as_str()]
+            .iter()
+            .map(|s| {
+                dir.join("tencentcloud")
+                    .join(s)
+                    .join(format!("v{compact}"))
+                    .join("errorcodes.py")
+            })
+            .find(|p| p.is_file())
+            .map(|p| (i, p))
+    });
     let mut warnings = Vec::new();
     let (errors, sdk) = match &codes_file {
-        Some(p) => {
+        Some((dir, p)) => {
             let codes =
                 fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            let sdk = versions.sdk_for(&service);
+            inputs.errorcodes_py = Some(index::sha256(codes.as_bytes()));
+            let sdk = versions.sdk_for(&service, *dir);
             if sdk.is_none() {
                 warnings.push("SDK package version unknown; use --sdk-version".to_owned());
             }
@@ -291,6 +326,7 @@ fn import_one(
             Some(client) => {
                 let text = fs::read_to_string(&client.client_go)
                     .with_context(|| format!("reading {}", client.client_go.display()))?;
+                inputs.client_go = Some(index::sha256(text.as_bytes()));
                 action_errors = goclient::extract(&text);
                 if !client.version_known {
                     warnings.push("Go SDK module version unknown; use --go-sdk-version".to_owned());
@@ -345,10 +381,16 @@ fn import_one(
         rendered.len(),
         if unchanged { " (unchanged)" } else { "" },
     );
+    let entry = index::Entry {
+        sha256: index::sha256(rendered.as_bytes()),
+        actions: spec.actions.len(),
+        inputs,
+    };
     Ok(Imported {
         path: rel,
         summary,
         warnings,
+        entry,
     })
 }
 
@@ -496,22 +538,31 @@ mod tests {
     #[test]
     fn sdk_source_prefers_the_service_package_then_the_full_sdk() {
         let mut v = Versions::default();
-        v.sdk
-            .insert("tencentcloud-sdk-python".to_owned(), "3.0.1".to_owned());
-        v.sdk.insert(
+        let mut first = BTreeMap::new();
+        first.insert("tencentcloud-sdk-python".to_owned(), "3.0.1".to_owned());
+        first.insert(
             "tencentcloud-sdk-python-cvm".to_owned(),
             "3.1.178".to_owned(),
         );
+        let mut second = BTreeMap::new();
+        second.insert("tencentcloud-sdk-python".to_owned(), "3.1.189".to_owned());
+        v.sdk = vec![first, second];
         assert_eq!(
-            v.sdk_for("cvm").as_deref(),
+            v.sdk_for("cvm", 0).as_deref(),
             Some("tencentcloud-sdk-python-cvm 3.1.178")
         );
         assert_eq!(
-            v.sdk_for("cam").as_deref(),
+            v.sdk_for("cam", 0).as_deref(),
             Some("tencentcloud-sdk-python 3.0.1")
         );
+        // The version of the directory the codes came from.
+        assert_eq!(
+            v.sdk_for("cvm", 1).as_deref(),
+            Some("tencentcloud-sdk-python 3.1.189")
+        );
+        assert_eq!(v.sdk_for("cvm", 2), None);
         v.sdk_override = Some("pinned 9".to_owned());
-        assert_eq!(v.sdk_for("cvm").as_deref(), Some("pinned 9"));
+        assert_eq!(v.sdk_for("cvm", 1).as_deref(), Some("pinned 9"));
     }
 
     #[test]
@@ -570,8 +621,9 @@ mod tests {
         let out = root.join("specs");
         let mut args = ImportArgs {
             tccli,
-            sdk,
+            sdk: vec![sdk],
             services: vec![],
+            exclude: vec![],
             out: None,
             tccli_version: None,
             sdk_version: None,
@@ -607,6 +659,39 @@ mod tests {
         assert!(report[0].starts_with("ap/2021-03-04.json") && report[0].ends_with("(unchanged)"));
         args.services = vec!["nope".to_owned()];
         assert!(run(&args, &out).is_err());
+
+        // Exclusion by short name; every service excluded is an error, so is an unknown name.
+        args.services = vec![];
+        args.exclude = vec!["ap".to_owned()];
+        let report = run(&args, &out).unwrap();
+        assert_eq!(report.len(), 1);
+        assert!(report[0].starts_with("ping/2020-01-02.json"), "{report:?}");
+        args.exclude = vec!["ap".to_owned(), "ping".to_owned()];
+        assert!(run(&args, &out).is_err());
+        args.exclude = vec!["nope".to_owned()];
+        assert!(run(&args, &out).is_err());
+        args.exclude = vec![];
+
+        // The index lists both files with their checksums and the inputs'.
+        let index: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join("index.json")).unwrap()).unwrap();
+        let files = index["files"].as_object().unwrap();
+        assert_eq!(
+            files.keys().collect::<Vec<_>>(),
+            ["ap/2021-03-04.json", "ping/2020-01-02.json"]
+        );
+        let ping_text = fs::read(out.join("ping/2020-01-02.json")).unwrap();
+        let entry = &files["ping/2020-01-02.json"];
+        assert_eq!(entry["sha256"], crate::index::sha256(&ping_text));
+        assert_eq!(entry["actions"], 1);
+        let api_json = fs::read(args.tccli.join("services/ping/v20200102/api.json")).unwrap();
+        assert_eq!(entry["inputs"]["api_json"], crate::index::sha256(&api_json));
+        assert!(entry["inputs"]["errorcodes_py"].is_string());
+        assert!(
+            files["ap/2021-03-04.json"]["inputs"]
+                .get("errorcodes_py")
+                .is_none()
+        );
 
         // Flags override the metadata.
         args.services = vec![];
@@ -721,8 +806,9 @@ mod tests {
         let out = root.join("specs");
         let args = ImportArgs {
             tccli,
-            sdk: root.join("no-sdk"),
+            sdk: vec![root.join("no-sdk")],
             services: vec![],
+            exclude: vec![],
             out: None,
             tccli_version: Some("1.0".to_owned()),
             sdk_version: None,

@@ -14,6 +14,7 @@ mod convert;
 mod errorcodes;
 mod goclient;
 mod import;
+mod index;
 mod output;
 
 use std::path::PathBuf;
@@ -32,7 +33,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Task {
     /// Derive `specs/<service>/<version>.json` from unpacked tccli and SDK packages.
-    ImportSpecs(ImportArgs),
+    ImportSpecs(Box<ImportArgs>),
     /// Write the SDK's generated code from `specs/` (`crates/sdk/src/<service>/generated.rs`).
     Codegen {
         /// Only check that the committed files are what the generator writes; fail otherwise.
@@ -48,12 +49,18 @@ pub(crate) struct ImportArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) tccli: PathBuf,
     /// A directory holding unpacked `tencentcloud` SDK packages
-    /// (`tencentcloud/<svc>/v<YYYYMMDD>/errorcodes.py`, `*.dist-info/`).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) sdk: PathBuf,
+    /// (`tencentcloud/<svc>/v<YYYYMMDD>/errorcodes.py`, `*.dist-info/`). Repeatable: for
+    /// each service the first directory that has its `errorcodes.py` wins, and the package
+    /// version recorded is the one unpacked in that directory.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub(crate) sdk: Vec<PathBuf>,
     /// Only these services (tccli directory name or `serviceShortName`); all when absent.
     #[arg(long = "service", value_name = "NAME", value_delimiter = ',')]
     pub(crate) services: Vec<String>,
+    /// Leave these services out (tccli directory name or `serviceShortName`), e.g. the ones a
+    /// separate run imports with their own Go SDK source.
+    #[arg(long = "exclude", value_name = "NAME", value_delimiter = ',')]
+    pub(crate) exclude: Vec<String>,
     /// Where to write; defaults to the repository's `specs/`.
     #[arg(long, value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,

@@ -37,7 +37,7 @@ impl Formatter for Spaced {
     }
 }
 
-fn inline<T: Serialize + ?Sized>(value: &T) -> String {
+pub(crate) fn inline<T: Serialize + ?Sized>(value: &T) -> String {
     let mut buf = Vec::new();
     value
         .serialize(&mut Serializer::with_formatter(&mut buf, Spaced))
