@@ -15,8 +15,10 @@ cargo fmt --all --check
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test"
-cargo test --workspace --locked
+step "cargo test (with a throwaway PostgreSQL for the PostgreSQL store's tests)"
+# scripts/postgres.sh sets TCLOCAL_TEST_POSTGRES_URL for the command and stops the server after
+# it; when PostgreSQL cannot be installed or started it says so and the PostgreSQL tests skip.
+scripts/postgres.sh cargo test --workspace --locked
 
 step "build the tclocal binary for the compatibility suites"
 cargo build -p tclocal --locked

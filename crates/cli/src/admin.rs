@@ -119,8 +119,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::Runtime(format!("cannot start the runtime: {e}")))
 }
 
-/// One control-plane request; prints the JSON answer.
-fn send(target: &Target, method: &str, path: &str, body: Option<Value>) -> Result<(), CliError> {
+/// One control-plane request; answers the body of a success, the server's reason otherwise.
+fn request(
+    target: &Target,
+    method: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
+) -> Result<String, CliError> {
     let url = format!("{}/_tclocal{path}", target.endpoint.trim_end_matches('/'));
     let method: reqwest::Method = method
         .parse()
@@ -135,7 +140,9 @@ fn send(target: &Target, method: &str, path: &str, body: Option<Value>) -> Resul
             req = req.bearer_auth(token.expose());
         }
         if let Some(body) = body {
-            req = req.json(&body);
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
         }
         let resp = req
             .send()
@@ -150,15 +157,138 @@ fn send(target: &Target, method: &str, path: &str, body: Option<Value>) -> Resul
                 .unwrap_or(text);
             return Err(CliError::Runtime(format!("{status}: {why}")));
         }
-        if !text.is_empty() {
-            let pretty = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| serde_json::to_string_pretty(&v).ok())
-                .unwrap_or(text);
-            println!("{pretty}");
-        }
-        Ok(())
+        Ok(text)
     })
+}
+
+/// One control-plane request; prints the JSON answer.
+fn send(target: &Target, method: &str, path: &str, body: Option<Value>) -> Result<(), CliError> {
+    let body = body.map(|b| b.to_string().into_bytes());
+    let text = request(target, method, path, body)?;
+    if !text.is_empty() {
+        let pretty = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or(text);
+        println!("{pretty}");
+    }
+    Ok(())
+}
+
+/// `tclocal state`.
+#[derive(Debug, Args)]
+pub(crate) struct StateOpts {
+    #[command(subcommand)]
+    command: StateCommand,
+    #[command(flatten)]
+    target: Target,
+}
+
+#[derive(Debug, Subcommand)]
+enum StateCommand {
+    /// Write the state to FILE (a versioned JSON snapshot; see docs/state.md).
+    Save {
+        /// Where to write it.
+        file: std::path::PathBuf,
+        /// Only this service's state (`cvm`, `cam`).
+        #[arg(long)]
+        service: Option<String>,
+        /// Include secret keys, session tokens and MFA seeds (left out by default).
+        #[arg(long)]
+        secrets: bool,
+    },
+    /// Load FILE into the running tclocal: the state becomes the file's (or, with --merge,
+    /// the file's rows are written over the current ones).
+    Load {
+        /// The snapshot file.
+        file: std::path::PathBuf,
+        /// Only this service's tables.
+        #[arg(long)]
+        service: Option<String>,
+        /// Keep rows the file does not hold.
+        #[arg(long)]
+        merge: bool,
+    },
+}
+
+/// `tclocal reset`.
+#[derive(Debug, Args)]
+pub(crate) struct ResetOpts {
+    /// Only this service's state (`cvm`, `cam`); everything otherwise, including the request
+    /// journal and fault rules.
+    #[arg(long)]
+    service: Option<String>,
+    #[command(flatten)]
+    target: Target,
+}
+
+fn service_query(service: Option<&str>, more: &[(&str, &str)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(service) = service {
+        query.append_pair("service", service);
+    }
+    for (k, v) in more {
+        query.append_pair(k, v);
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        query
+    } else {
+        format!("?{query}")
+    }
+}
+
+/// Runs `tclocal state …`.
+pub(crate) fn state(opts: StateOpts) -> Result<(), CliError> {
+    let t = &opts.target;
+    match opts.command {
+        StateCommand::Save {
+            file,
+            service,
+            secrets,
+        } => {
+            let extra: &[(&str, &str)] = if secrets { &[("secrets", "true")] } else { &[] };
+            let path = format!("/state{}", service_query(service.as_deref(), extra));
+            let text = request(t, "GET", &path, None)?;
+            let rows = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| {
+                    v["tables"].as_object().map(|t| {
+                        t.values()
+                            .filter_map(Value::as_object)
+                            .map(serde_json::Map::len)
+                            .sum::<usize>()
+                    })
+                })
+                .unwrap_or(0);
+            std::fs::write(&file, text)
+                .map_err(|e| CliError::Runtime(format!("cannot write {}: {e}", file.display())))?;
+            println!("saved {rows} records to {}", file.display());
+            Ok(())
+        }
+        StateCommand::Load {
+            file,
+            service,
+            merge,
+        } => {
+            let body = std::fs::read(&file)
+                .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
+            let mode = if merge { "merge" } else { "replace" };
+            let path = format!(
+                "/state{}",
+                service_query(service.as_deref(), &[("mode", mode)])
+            );
+            let text = request(t, "PUT", &path, Some(body))?;
+            println!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Runs `tclocal reset`.
+pub(crate) fn reset(opts: &ResetOpts) -> Result<(), CliError> {
+    let path = format!("/reset{}", service_query(opts.service.as_deref(), &[]));
+    send(&opts.target, "POST", &path, None)
 }
 
 /// Runs `tclocal keys …`.

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use tclocal_server::config::Limits;
 use tclocal_server::ratelimit::RateMode;
-use tclocal_server::{App, AuthMode, Config, StoreConfig};
+use tclocal_server::{App, AuthMode, Config, Durability, StoreConfig};
 use tclocal_services::cvm::{CvmSettings, Timings};
 use tclocal_services::identity::{DEV_SECRET_ID, DEV_SECRET_KEY, RootCredential};
 use tclocal_sign::SecretKey;
@@ -33,6 +33,17 @@ enum Command {
     Keys(crate::admin::KeysOpts),
     /// Add, list and remove fault rules of a running tclocal (control plane).
     Faults(crate::admin::FaultsOpts),
+    /// Save the state of a running tclocal to a file, or load one into it (control plane).
+    State(crate::admin::StateOpts),
+    /// Empty the state of a running tclocal: everything, or one service (control plane).
+    Reset(crate::admin::ResetOpts),
+    /// Print the variables that send unmodified tools to `tclocal serve --tls`
+    /// (`eval "$(tclocal env)"`): proxy, CA bundle, development key, region.
+    Env(crate::transparent::EnvOpts),
+    /// Print where the local CA certificate is and its fingerprint (made if missing).
+    Ca(crate::transparent::CaOpts),
+    /// List the products and actions tclocal knows: emulated, validated only, offline.
+    Coverage(crate::coverage::CoverageOpts),
 }
 
 #[derive(Debug, Args)]
@@ -46,9 +57,10 @@ struct ServeOpts {
     /// Keep everything in memory; write nothing to disk.
     #[arg(long, env = "TCLOCAL_EPHEMERAL")]
     ephemeral: bool,
-    /// Another store, e.g. `postgres://…` (not available yet).
+    /// Another store: a PostgreSQL database, `postgres://user[:password]@host[:port]/db`, used by
+    /// this process alone.
     #[arg(long, env = "TCLOCAL_STORE")]
-    store: Option<String>,
+    store: Option<StoreUrl>,
     /// Signature and credential checks: strict, soft (check, log, serve anyway) or off.
     #[arg(long, env = "TCLOCAL_AUTH", default_value = "strict")]
     auth: AuthMode,
@@ -85,10 +97,30 @@ struct ServeOpts {
     /// (repeatable, or comma-separated).
     #[arg(long = "rate-limit", env = "TCLOCAL_RATE_LIMIT", value_delimiter = ',')]
     rate_limit: Vec<String>,
+    /// Answer actions tclocal validates but does not emulate with a deterministic stub that
+    /// follows the action's output model (instead of `UnsupportedOperation.NotEmulated`).
+    #[arg(long, env = "TCLOCAL_STUB_RESPONSES")]
+    stub_responses: bool,
     /// Lets clients presenting this token use the control plane from anywhere (otherwise
     /// loopback only).
     #[arg(long, env = "TCLOCAL_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<SecretKey>,
+    /// Transparent mode: the listener also serves HTTPS and is an HTTP proxy (`HTTPS_PROXY`)
+    /// for the Tencent Cloud API hosts, with certificates from a local CA (`tclocal env`).
+    #[arg(long, env = "TCLOCAL_TLS")]
+    tls: bool,
+    /// Where the local CA lives; default: the data directory (with `--ephemeral`: its key in
+    /// memory only, its certificate in a temporary file).
+    #[arg(long, env = "TCLOCAL_CA_DIR")]
+    ca_dir: Option<PathBuf>,
+    /// A state file, or a folder of them applied in name order, merged into the state at
+    /// every start before `/_tclocal/ready` answers 200 (repeatable).
+    #[arg(long = "seed", env = "TCLOCAL_SEED", value_delimiter = ',')]
+    seeds: Vec<PathBuf>,
+    /// What an answered write survives: `process` (a crash of tclocal, the default) or
+    /// `power` (power loss too; one fsync per commit).
+    #[arg(long, env = "TCLOCAL_DURABILITY", default_value = "process")]
+    durability: Durability,
 }
 
 /// A failure of a command, with its exit code.
@@ -122,7 +154,7 @@ impl CliError {
 /// The root credential: `TCLOCAL_SECRET_ID` / `TCLOCAL_SECRET_KEY` (read only from the
 /// environment, so a secret never sits in the process list), else the development key.
 /// `TENCENTCLOUD_*` are never read: they may hold a user's real keys.
-fn root_credential() -> Result<RootCredential, CliError> {
+pub(crate) fn root_credential() -> Result<RootCredential, CliError> {
     match (
         std::env::var("TCLOCAL_SECRET_ID").ok(),
         std::env::var("TCLOCAL_SECRET_KEY").ok(),
@@ -138,6 +170,26 @@ fn root_credential() -> Result<RootCredential, CliError> {
     }
 }
 
+/// The `--store` URL; `Debug` hides its password.
+#[derive(Clone)]
+struct StoreUrl(String);
+
+impl std::str::FromStr for StoreUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        Ok(StoreUrl(url.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("StoreUrl")
+            .field(&tclocal_store::redact_postgres_url(&self.0))
+            .finish()
+    }
+}
+
 impl ServeOpts {
     fn into_config(self) -> Result<Config, CliError> {
         let store = match (self.ephemeral, self.store) {
@@ -148,10 +200,16 @@ impl ServeOpts {
             }
             (true, None) => StoreConfig::Memory,
             (false, None) => StoreConfig::Sqlite(self.data_dir),
-            (false, Some(url)) => {
-                return Err(CliError::Usage(format!(
-                    "--store {url:?}: only the embedded SQLite store (--data-dir) and --ephemeral are available in this version"
-                )));
+            (false, Some(StoreUrl(url))) => {
+                let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+                if !matches!(scheme, Some("postgres" | "postgresql")) {
+                    return Err(CliError::Usage(format!(
+                        "--store {:?}: not a store URL this version knows; use postgres://user@host:port/db \
+                         (or --data-dir for the embedded SQLite store, --ephemeral for memory)",
+                        tclocal_store::redact_postgres_url(&url)
+                    )));
+                }
+                StoreConfig::Postgres(url)
             }
         };
         if self.max_skew < 0 {
@@ -176,11 +234,14 @@ impl ServeOpts {
             max_skew_secs: self.max_skew,
             root: root_credential()?,
             limits: Limits::default(),
+            stub_responses: self.stub_responses,
             cvm,
             journal_size: self.journal_size,
             rate_mode: self.rate_limits,
             rate_limits: self.rate_limit,
             admin_token: self.admin_token.filter(|t| !t.expose().is_empty()),
+            seeds: self.seeds,
+            durability: self.durability,
         })
     }
 }
@@ -189,20 +250,35 @@ impl ServeOpts {
 pub(crate) fn run(opts: Opts) -> Result<(), CliError> {
     match opts.command {
         Command::Serve(serve) => {
+            let ca_plan = crate::transparent::CaPlan::new(
+                serve.tls,
+                serve.ca_dir.as_deref(),
+                &serve.data_dir,
+                serve.ephemeral,
+            );
             let config = serve.into_config()?;
+            let transparent = ca_plan.start()?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| CliError::Runtime(format!("cannot start the runtime: {e}")))?;
-            runtime.block_on(serve_forever(config))
+            runtime.block_on(serve_forever(config, transparent))
         }
         Command::Call(call) => crate::call::run(call),
         Command::Keys(keys) => crate::admin::keys(keys),
         Command::Faults(faults) => crate::admin::faults(faults),
+        Command::State(state) => crate::admin::state(state),
+        Command::Reset(reset) => crate::admin::reset(&reset),
+        Command::Env(env) => crate::transparent::env(&env),
+        Command::Ca(ca) => crate::transparent::ca(&ca),
+        Command::Coverage(coverage) => crate::coverage::run(&coverage),
     }
 }
 
-async fn serve_forever(config: Config) -> Result<(), CliError> {
+async fn serve_forever(
+    config: Config,
+    transparent: Option<tclocal_server::proxy::Transparent>,
+) -> Result<(), CliError> {
     tclocal_server::telemetry::init();
     let app = App::build(&config)
         .await
@@ -226,7 +302,14 @@ async fn serve_forever(config: Config) -> Result<(), CliError> {
             config.root.secret_id
         );
     }
-    tclocal_server::serve::serve(listener, app, shutdown_signal()).await;
+    match transparent {
+        Some(transparent) => {
+            println!("{}", crate::transparent::describe(&transparent, addr));
+            tclocal_server::serve::serve_transparent(listener, app, transparent, shutdown_signal())
+                .await;
+        }
+        None => tclocal_server::serve::serve(listener, app, shutdown_signal()).await,
+    }
     Ok(())
 }
 
@@ -297,6 +380,40 @@ mod tests {
                 unreachable!()
             };
             assert_eq!(s.into_config().unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn store_accepts_postgres_urls_and_refuses_others() {
+        let serve = |url: &str| {
+            let opts = Opts::try_parse_from(["tclocal", "serve", "--store", url]).unwrap();
+            let Command::Serve(s) = opts.command else {
+                unreachable!()
+            };
+            s
+        };
+        for url in [
+            "postgres://me@127.0.0.1:5432/tclocal",
+            "postgresql://me:hunter2@localhost/tclocal",
+        ] {
+            let s = serve(url);
+            assert!(
+                !format!("{s:?}").contains("hunter2"),
+                "passwords stay out of Debug"
+            );
+            let config = s.into_config().unwrap();
+            assert_eq!(config.store, StoreConfig::Postgres(url.to_owned()));
+            assert!(!format!("{config:?}").contains("hunter2"), "{url}");
+        }
+        for url in [
+            "mysql://me:hunter2@h/db",
+            "sqlite:///tmp/x",
+            "127.0.0.1:5432",
+        ] {
+            let err = serve(url).into_config().unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{url}");
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+            assert!(err.to_string().contains("postgres://"), "{err}");
         }
     }
 }

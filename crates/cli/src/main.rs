@@ -3,6 +3,8 @@
 mod admin;
 mod call;
 mod cli;
+mod coverage;
+mod transparent;
 
 use std::process::ExitCode;
 

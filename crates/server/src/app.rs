@@ -1,5 +1,6 @@
 //! Building the shared state and the router.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -11,16 +12,17 @@ use tclocal_services::cvm::Cvm;
 use tclocal_services::identity::{Identity, IdentityError};
 use tclocal_services::sts::Sts;
 use tclocal_services::{Product, Products};
-use tclocal_store::{MemoryStore, SqliteStore, Store, StoreError};
+use tclocal_store::{MemoryStore, PgStore, SqliteOptions, SqliteStore, Store, StoreError};
 use tclocal_wire::clock::{Clock, SystemClock};
 use tclocal_wire::ids::{RandomResourceIds, RequestIds, ResourceIds, UuidRequestIds};
 
-use crate::config::{Config, StoreConfig};
+use crate::config::{Config, Durability, StoreConfig};
 use crate::control;
 use crate::faults::Faults;
 use crate::gateway::{Gateway, GatewayConfig};
 use crate::journal::Journal;
 use crate::ratelimit::RateLimits;
+use crate::snapshot::{Mode, Scope, Snapshot, States};
 use tclocal_sign::SecretKey;
 
 /// Why the server could not start.
@@ -43,6 +45,14 @@ pub enum AppError {
     /// A setting does not parse.
     #[error("{0}")]
     Config(String),
+    /// A `--seed` file could not be read or applied.
+    #[error("cannot apply the seed {path}: {reason}")]
+    Seed {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The settings `/_tclocal/info` shows: what a user may need to know, never a secret.
@@ -53,10 +63,13 @@ fn settings_summary(config: &Config) -> serde_json::Value {
         "cam": format!("{:?}", config.cam).to_lowercase(),
         "language": config.language.as_str(),
         "max_skew_secs": config.max_skew_secs,
+        "stub_responses": config.stub_responses,
         "journal_size": config.journal_size,
         "rate_limits": format!("{:?}", config.rate_mode).to_lowercase(),
         "custom_rate_limits": config.rate_limits,
         "admin_token": config.admin_token.is_some(),
+        "durability": format!("{:?}", config.durability).to_lowercase(),
+        "seeds": config.seeds.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "cvm": {
             "instance_quota": config.cvm.instance_quota,
             "timings_ms": {
@@ -124,6 +137,7 @@ struct Inner {
     admin_token: Option<SecretKey>,
     started: std::time::Instant,
     settings: serde_json::Value,
+    states: States,
 }
 
 impl App {
@@ -148,8 +162,16 @@ impl App {
                     path: dir.display().to_string(),
                     source,
                 })?;
-                Arc::new(SqliteStore::open(&dir.join("tclocal.sqlite3"))?)
+                let options = SqliteOptions {
+                    synchronous_full: config.durability == Durability::Power,
+                };
+                Arc::new(SqliteStore::open_with(
+                    &dir.join("tclocal.sqlite3"),
+                    options,
+                )?)
             }
+            // Durability is the server's (`synchronous_commit`); describe() hides the password.
+            StoreConfig::Postgres(url) => Arc::new(PgStore::open(url).await?),
         };
         let identity = Arc::new(
             Identity::open(
@@ -173,6 +195,10 @@ impl App {
         for product in deps.replacements {
             products.register(product);
         }
+        let states = States::new(store.clone(), products.clone());
+        for path in seed_files(&config.seeds)? {
+            apply_seed(&states, &path, deps.emulated.now_millis()).await?;
+        }
         let journal = Arc::new(Journal::new(config.journal_size));
         let faults = Arc::new(Faults::default());
         let rates =
@@ -184,6 +210,7 @@ impl App {
                 language: config.language,
                 max_skew_secs: config.max_skew_secs,
                 limits: config.limits,
+                stub_responses: config.stub_responses,
             },
             wall: deps.wall,
             clock: deps.emulated.clone(),
@@ -209,6 +236,7 @@ impl App {
                 admin_token: config.admin_token.clone(),
                 started: std::time::Instant::now(),
                 settings: settings_summary(config),
+                states,
             }),
         })
     }
@@ -267,8 +295,20 @@ impl App {
         &self.inner.settings
     }
 
-    /// The products.
-    pub(crate) fn products(&self) -> &Products {
+    /// Snapshots, imports and resets.
+    pub(crate) fn states(&self) -> &States {
+        &self.inner.states
+    }
+
+    /// Forgets the request journal and the fault rules (a full reset).
+    pub(crate) fn forget_history(&self) {
+        self.inner.journal.clear();
+        self.inner.faults.clear();
+    }
+
+    /// The emulated products (also what `tclocal coverage` asks which actions are emulated).
+    #[must_use]
+    pub fn products(&self) -> &Products {
         &self.inner.gateway.products
     }
 
@@ -277,6 +317,44 @@ impl App {
     pub fn store_name(&self) -> &str {
         &self.inner.store_name
     }
+}
+
+/// The files `--seed` names: each file itself, each folder's `*.json` files in name order.
+fn seed_files(seeds: &[PathBuf]) -> Result<Vec<PathBuf>, AppError> {
+    let mut files = Vec::new();
+    for seed in seeds {
+        let failed = |e: std::io::Error| AppError::Seed {
+            path: seed.display().to_string(),
+            reason: e.to_string(),
+        };
+        if seed.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(seed)
+                .map_err(failed)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(seed.clone());
+        }
+    }
+    Ok(files)
+}
+
+async fn apply_seed(states: &States, path: &Path, now_ms: i64) -> Result<(), AppError> {
+    let failed = |reason: String| AppError::Seed {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
+    let snapshot: Snapshot = serde_json::from_slice(&text).map_err(|e| failed(e.to_string()))?;
+    let rows = states
+        .import(snapshot, &Scope::default(), Mode::Merge, now_ms)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    tracing::info!(seed = %path.display(), rows, "applied a seed");
+    Ok(())
 }
 
 async fn api(State(app): State<App>, req: Request) -> Response {

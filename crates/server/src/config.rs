@@ -36,12 +36,28 @@ impl std::str::FromStr for AuthMode {
 }
 
 /// Where state lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreConfig {
     /// In memory only (`--ephemeral`).
     Memory,
     /// Embedded SQLite in this directory (`--data-dir`).
     Sqlite(PathBuf),
+    /// A PostgreSQL database (`--store postgres://user@host:port/db`), used by this process
+    /// alone. `Debug` shows the URL without its password.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreConfig::Memory => f.write_str("Memory"),
+            StoreConfig::Sqlite(dir) => f.debug_tuple("Sqlite").field(dir).finish(),
+            StoreConfig::Postgres(url) => f
+                .debug_tuple("Postgres")
+                .field(&tclocal_store::redact_postgres_url(url))
+                .finish(),
+        }
+    }
 }
 
 /// Everything the server needs to run.
@@ -63,6 +79,9 @@ pub struct Config {
     pub root: RootCredential,
     /// Limits on request sizes.
     pub limits: Limits,
+    /// `--stub-responses`: answer actions tclocal validates but does not emulate with a
+    /// deterministic stub that follows the action's output model.
+    pub stub_responses: bool,
     /// CVM's quota, capacity and transition timings.
     pub cvm: CvmSettings,
     /// Request journal entries kept in memory.
@@ -74,6 +93,33 @@ pub struct Config {
     /// When set, the control plane answers any client presenting it (and no one else);
     /// when unset, only loopback clients. Redacted in `Debug`.
     pub admin_token: Option<SecretKey>,
+    /// State files (or folders of them, applied in name order) merged into the state at every
+    /// start, before `/ready` answers 200.
+    pub seeds: Vec<PathBuf>,
+    /// What an acknowledged write survives (SQLite store).
+    pub durability: Durability,
+}
+
+/// What a write survives once its request was answered (`--durability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// A crash of the process (`kill -9`, panic): SQLite `synchronous=NORMAL` in WAL mode.
+    #[default]
+    Process,
+    /// Power loss and OS crashes too: one fsync per commit group (`synchronous=FULL`).
+    Power,
+}
+
+impl std::str::FromStr for Durability {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "process" => Ok(Durability::Process),
+            "power" => Ok(Durability::Power),
+            other => Err(format!("unknown durability {other:?} (process or power)")),
+        }
+    }
 }
 
 /// Request size limits (protocol.md §2.1).
@@ -114,11 +160,14 @@ impl Config {
             max_skew_secs: 300,
             root: RootCredential::development(),
             limits: Limits::default(),
+            stub_responses: false,
             cvm: CvmSettings::default(),
             journal_size: 10_000,
             rate_mode: RateMode::Off,
             rate_limits: Vec::new(),
             admin_token: None,
+            seeds: Vec::new(),
+            durability: Durability::Process,
         }
     }
 }

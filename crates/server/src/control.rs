@@ -22,6 +22,7 @@ use tclocal_wire::CommonCode;
 use crate::app::App;
 use crate::faults::FaultRule;
 use crate::journal;
+use crate::snapshot::{Mode, Scope, Snapshot, SnapshotError};
 
 /// Routes under `/_tclocal`.
 pub(crate) fn router(app: &App) -> Router<App> {
@@ -39,6 +40,13 @@ pub(crate) fn router(app: &App) -> Router<App> {
         )
         .route("/faults/{id}", axum::routing::delete(remove_fault))
         .route("/resources", get(resources))
+        .route(
+            "/state",
+            get(export_state)
+                .put(import_state)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_STATE_BYTES)),
+        )
+        .route("/reset", post(reset))
         .route("/accounts", get(list_accounts).post(create_account))
         .route("/keys", get(list_keys).post(create_key))
         .route("/keys/{id}/enable", post(enable_key))
@@ -51,6 +59,9 @@ pub(crate) fn router(app: &App) -> Router<App> {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), guard))
 }
+
+/// The largest state file `PUT /_tclocal/state` accepts.
+const MAX_STATE_BYTES: usize = 512 * 1024 * 1024;
 
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"error": message}))).into_response()
@@ -146,8 +157,7 @@ async fn info(State(app): State<App>) -> Json<Value> {
         .map(|(name, versions)| {
             let actions: usize = versions
                 .iter()
-                .filter_map(|v| specs.spec(name, v))
-                .map(|s| s.actions.len())
+                .filter_map(|v| specs.action_count(name, v))
                 .sum();
             let emulated = app.products().get(name).is_some();
             json!({"service": name, "versions": versions, "actions": actions, "emulated": emulated})
@@ -202,6 +212,98 @@ async fn advance(
 }
 
 #[derive(Deserialize)]
+struct StateQuery {
+    service: Option<String>,
+    #[serde(default)]
+    secrets: bool,
+    #[serde(default)]
+    mode: Mode,
+}
+
+fn state_query(
+    query: Result<Query<StateQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<StateQuery, String> {
+    query.map(|Query(q)| q).map_err(|e| {
+        format!("bad query ({e}): use ?service=cvm|cam, ?secrets=true, ?mode=replace|merge")
+    })
+}
+
+fn snapshot_error(err: &SnapshotError) -> Response {
+    let status = match err {
+        SnapshotError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    error(status, &err.to_string())
+}
+
+/// The state as a snapshot file: `?service=cvm` for one product, `?secrets=true` to include
+/// secret keys, session tokens and MFA seeds (left out otherwise).
+async fn export_state(
+    State(app): State<App>,
+    query: Result<Query<StateQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let q = match state_query(query) {
+        Ok(q) => q,
+        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
+    };
+    let scope = Scope { service: q.service };
+    match app.states().export(&scope, q.secrets).await {
+        Ok(snapshot) => Json(snapshot).into_response(),
+        Err(err) => snapshot_error(&err),
+    }
+}
+
+/// Imports a snapshot file: `?mode=replace` (default) or `merge`, `?service=` to limit it.
+async fn import_state(
+    State(app): State<App>,
+    query: Result<Query<StateQuery>, axum::extract::rejection::QueryRejection>,
+    body: axum::body::Bytes,
+) -> Response {
+    let q = match state_query(query) {
+        Ok(q) => q,
+        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
+    };
+    let snapshot: Snapshot = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not a tclocal state file: {e}"),
+            );
+        }
+    };
+    let scope = Scope { service: q.service };
+    let now = app.clock().now_millis();
+    match app.states().import(snapshot, &scope, q.mode, now).await {
+        Ok(rows) => Json(json!({"imported_rows": rows})).into_response(),
+        Err(err) => snapshot_error(&err),
+    }
+}
+
+/// Empties the state: everything (and the journal and fault rules too), or `?service=cvm`.
+async fn reset(
+    State(app): State<App>,
+    query: Result<Query<StateQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let q = match state_query(query) {
+        Ok(q) => q,
+        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
+    };
+    let started = std::time::Instant::now();
+    let whole = q.service.is_none();
+    let scope = Scope { service: q.service };
+    if let Err(err) = app.states().reset(&scope, app.clock().now_millis()).await {
+        return snapshot_error(&err);
+    }
+    if whole {
+        app.forget_history();
+    }
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    Json(json!({"reset": scope.service.as_deref().unwrap_or("everything"), "took_ms": ms}))
+        .into_response()
+}
+
+#[derive(Deserialize)]
 struct RequestsQuery {
     limit: Option<usize>,
     code: Option<String>,
@@ -253,20 +355,8 @@ async fn list_faults(State(app): State<App>) -> Json<Value> {
 /// True when `code` is a common code or one some product's model lists (for `service`,
 /// when given).
 fn known_code(code: &str, service: Option<&str>) -> bool {
-    if CommonCode::from_wire(code).is_some() {
-        return true;
-    }
-    let specs = tclocal_specs::registry();
-    specs
-        .all()
-        .into_iter()
-        .filter(|(name, _)| service.is_none_or(|s| s == *name))
-        .flat_map(|(name, versions)| {
-            versions
-                .into_iter()
-                .filter_map(move |v| specs.spec(name, v))
-        })
-        .any(|spec| spec.has_error(code))
+    // The registry's error-code table answers without parsing any model.
+    CommonCode::from_wire(code).is_some() || tclocal_specs::registry().has_error(code, service)
 }
 
 async fn add_fault(

@@ -11,7 +11,10 @@
 //! - [`gateway`]: the API pipeline.
 //! - [`control`]: the `/_tclocal/*` endpoints.
 //! - [`journal`], [`faults`], [`ratelimit`]: what the control plane shows and steers.
+//! - [`snapshot`]: state export, import, reset and seeds (rows moved whole, never interpreted).
 //! - [`serve`]: the TCP listener, connection limits and graceful shutdown.
+//! - [`tls`], [`proxy`]: transparent mode (`serve --tls`): the local CA, HTTPS, and the
+//!   HTTP proxy for the Tencent Cloud API hosts.
 //! - [`telemetry`]: the one place logging is set up.
 
 pub mod app;
@@ -20,9 +23,12 @@ pub mod control;
 pub mod faults;
 pub mod gateway;
 pub mod journal;
+pub mod proxy;
 pub mod ratelimit;
 pub mod serve;
+pub mod snapshot;
 pub mod telemetry;
+pub mod tls;
 
 pub use app::{App, AppError};
-pub use config::{AuthMode, Config, StoreConfig};
+pub use config::{AuthMode, Config, Durability, StoreConfig};

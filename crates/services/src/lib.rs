@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
+use tclocal_store::StoreError;
 use tclocal_wire::context::RequestContext;
 use tclocal_wire::{ApiError, ApiResult, CommonCode};
 
@@ -44,6 +45,25 @@ pub trait Product: Send + Sync + 'static {
 
     /// The regions the product serves.
     fn regions(&self) -> RegionScope;
+
+    /// The store tables that hold the product's state: what a reset of the product clears
+    /// and a snapshot of it holds.
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The subset of [`Product::tables`] whose rows hold secrets (keys, tokens, seeds): a
+    /// snapshot leaves them out unless asked to include secrets.
+    fn secret_tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Reloads the product's in-memory indexes from the store, after its tables were cleared
+    /// or replaced, at emulated time `now_ms`.
+    async fn reload(&self, now_ms: i64) -> Result<(), StoreError> {
+        let _ = now_ms;
+        Ok(())
+    }
 
     /// True when tclocal emulates `action` of `version`; other actions of the model are
     /// validated and then answered as not emulated.

@@ -1,39 +1,140 @@
 //! The API models tclocal knows, embedded in the binary.
 //!
 //! The files under `specs/` (derived from the official published models by
-//! `cargo run -p xtask -- import-specs`, see `specs/README.md`) are compiled in and parsed on
-//! first use, one product version at a time, so start-up does not pay for products nobody
-//! calls.
+//! `cargo run -p xtask -- import-specs`, see `specs/README.md`): every product version tccli
+//! ships, about 300 of them. `build.rs` compresses each file on its own and builds a small
+//! index of product versions and action names as constant tables, so:
+//!
+//! - start-up pays nothing: no table is built, no file decompressed;
+//! - routing ([`Registry::products_with_action`]), version and action look-ups
+//!   ([`Registry::action_status`], [`Registry::actions`]) read the index only;
+//! - a product version's full model ([`Registry::spec`]) is decompressed and parsed on its
+//!   first use and kept; products nobody calls cost no memory.
+//!
+//! [`stub`] answers an action with a deterministic response that follows its output model.
+
+pub mod stub;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use tclocal_wire::spec::{ActionSpec, ServiceSpec};
+use tclocal_wire::spec::{ActionSpec, ActionStatus, ServiceSpec};
 
-struct Embedded {
-    service: &'static str,
-    version: &'static str,
-    json: &'static str,
-    parsed: OnceLock<ServiceSpec>,
+/// A string of the index: (offset, length) in [`index::STRINGS`].
+#[derive(Debug, Clone, Copy)]
+struct Str(u32, u32);
+
+/// One embedded product version.
+#[derive(Debug)]
+struct File {
+    service: Str,
+    version: Str,
+    /// (offset, length) of the compressed file in the blob.
+    data: (u32, u32),
+    /// Length of the decompressed (minified) JSON.
+    raw_len: u32,
+    /// (first, count) in [`index::FILE_ACTIONS`].
+    actions: (u32, u32),
 }
 
-macro_rules! embed {
-    ($($service:literal / $version:literal),* $(,)?) => {
-        [$(Embedded {
-            service: $service,
-            version: $version,
-            json: include_str!(concat!("../../../specs/", $service, "/", $version, ".json")),
-            parsed: OnceLock::new(),
-        }),*]
-    };
+mod index {
+    use super::{File, Str};
+    include!(concat!(env!("OUT_DIR"), "/index.rs"));
 }
 
-static FILES: [Embedded; 4] = embed![
-    "cam" / "2019-01-16",
-    "cvm" / "2017-03-12",
-    "ocr" / "2018-11-19",
-    "sts" / "2018-08-13",
-];
+/// Every file, deflate-compressed, one after the other.
+static BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/specs.bin"));
+/// `Code\tfile,file\n` lines, sorted by code, deflate-compressed.
+static ERRORS_BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/errors.bin"));
+
+static PARSED: [OnceLock<ServiceSpec>; index::FILE_COUNT] =
+    [const { OnceLock::new() }; index::FILE_COUNT];
+static ERRORS: OnceLock<BTreeMap<String, Vec<u16>>> = OnceLock::new();
+
+fn text(s: Str) -> &'static str {
+    &index::STRINGS[s.0 as usize..(s.0 + s.1) as usize]
+}
+
+fn service_of(i: usize) -> &'static str {
+    text(index::FILES[i].service)
+}
+
+fn version_of(i: usize) -> &'static str {
+    text(index::FILES[i].version)
+}
+
+/// The files of `service`: a range of indexes (files are sorted by service, then version).
+fn service_range(service: &str) -> std::ops::Range<usize> {
+    let start = index::FILES.partition_point(|f| text(f.service) < service);
+    let end = index::FILES.partition_point(|f| text(f.service) <= service);
+    start..end
+}
+
+fn file_index(service: &str, version: &str) -> Option<usize> {
+    let range = service_range(service);
+    let start = range.start;
+    index::FILES[range]
+        .binary_search_by(|f| text(f.version).cmp(version))
+        .ok()
+        .map(|i| start + i)
+}
+
+/// The actions of file `i`: (action name, status), sorted by name.
+fn file_actions(i: usize) -> impl ExactSizeIterator<Item = (&'static str, ActionStatus)> {
+    let (first, count) = index::FILES[i].actions;
+    index::FILE_ACTIONS[first as usize..(first + count) as usize]
+        .iter()
+        .map(|(name, status)| (text(index::NAMES[*name as usize]), status_of(*status)))
+}
+
+fn status_of(code: u8) -> ActionStatus {
+    match code {
+        1 => ActionStatus::Deprecated,
+        2 => ActionStatus::Offline,
+        _ => ActionStatus::Online,
+    }
+}
+
+/// The product versions that define `action`, as file indexes.
+fn files_with_action(action: &str) -> &'static [u16] {
+    match index::NAMES.binary_search_by(|n| text(*n).cmp(action)) {
+        Ok(i) => {
+            let (first, count) = index::NAME_RANGES[i];
+            &index::NAME_FILES[first as usize..(first + count) as usize]
+        }
+        Err(_) => &[],
+    }
+}
+
+fn inflate(data: &[u8], raw_len: usize, what: &str) -> String {
+    let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(data, raw_len)
+        .unwrap_or_else(|e| panic!("embedded {what} does not decompress: {e:?}"));
+    assert_eq!(bytes.len(), raw_len, "embedded {what} has the wrong length");
+    String::from_utf8(bytes).unwrap_or_else(|e| panic!("embedded {what} is not UTF-8: {e}"))
+}
+
+fn parse(i: usize) -> &'static ServiceSpec {
+    PARSED[i].get_or_init(|| {
+        let f = &index::FILES[i];
+        let what = format!("spec {}/{}", service_of(i), version_of(i));
+        let (offset, len) = (f.data.0 as usize, f.data.1 as usize);
+        let json = inflate(&BLOB[offset..offset + len], f.raw_len as usize, &what);
+        ServiceSpec::from_json(&json).unwrap_or_else(|e| panic!("{what} is invalid: {e}"))
+    })
+}
+
+fn errors_table() -> &'static BTreeMap<String, Vec<u16>> {
+    ERRORS.get_or_init(|| {
+        let text = inflate(ERRORS_BLOB, index::ERRORS_RAW_LEN, "error-code table");
+        text.lines()
+            .filter_map(|line| {
+                let (code, files) = line.split_once('\t')?;
+                let files = files.split(',').filter_map(|f| f.parse().ok()).collect();
+                Some((code.to_owned(), files))
+            })
+            .collect()
+    })
+}
 
 /// Every embedded product version, and look-ups across them.
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,6 +144,19 @@ pub struct Registry;
 #[must_use]
 pub fn registry() -> Registry {
     Registry
+}
+
+/// Sizes of the embedded data, for diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmbeddedSize {
+    /// Product versions.
+    pub files: usize,
+    /// Actions over all product versions.
+    pub actions: usize,
+    /// The files as minified JSON.
+    pub raw_bytes: usize,
+    /// The files as embedded (compressed), with the error-code table.
+    pub compressed_bytes: usize,
 }
 
 impl Registry {
@@ -55,57 +169,99 @@ impl Registry {
     /// The product's short name as a `'static` string, when the product is known.
     #[must_use]
     pub fn service_name(self, service: &str) -> Option<&'static str> {
-        FILES
-            .iter()
-            .find(|f| f.service == service)
-            .map(|f| f.service)
+        let range = service_range(service);
+        (!range.is_empty()).then(|| service_of(range.start))
+    }
+
+    /// Every product's short name, sorted.
+    #[must_use]
+    pub fn services(self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = (0..index::FILE_COUNT).map(service_of).collect();
+        out.dedup();
+        out
     }
 
     /// The versions of a product, oldest first.
     #[must_use]
     pub fn versions(self, service: &str) -> Vec<&'static str> {
-        let mut v: Vec<_> = FILES
-            .iter()
-            .filter(|f| f.service == service)
-            .map(|f| f.version)
-            .collect();
-        v.sort_unstable();
-        v
+        service_range(service).map(version_of).collect()
     }
 
-    /// The model of one product version.
+    /// The model of one product version, decompressed and parsed on first use.
     #[must_use]
     pub fn spec(self, service: &str, version: &str) -> Option<&'static ServiceSpec> {
-        FILES
-            .iter()
-            .find(|f| f.service == service && f.version == version)
-            .map(parse)
+        file_index(service, version).map(parse)
+    }
+
+    /// True once [`Registry::spec`] has parsed that product version (diagnostics and tests).
+    #[must_use]
+    pub fn is_loaded(self, service: &str, version: &str) -> bool {
+        file_index(service, version).is_some_and(|i| PARSED[i].get().is_some())
+    }
+
+    /// The actions of one product version with their status, sorted by name, from the index
+    /// (nothing is decompressed).
+    #[must_use]
+    pub fn actions(
+        self,
+        service: &str,
+        version: &str,
+    ) -> Option<Vec<(&'static str, ActionStatus)>> {
+        file_index(service, version).map(|i| file_actions(i).collect())
+    }
+
+    /// The number of actions of one product version, from the index.
+    #[must_use]
+    pub fn action_count(self, service: &str, version: &str) -> Option<usize> {
+        file_index(service, version).map(|i| index::FILES[i].actions.1 as usize)
+    }
+
+    /// The status of an action of one product version, from the index; `None` when the
+    /// product version does not define it.
+    #[must_use]
+    pub fn action_status(self, service: &str, version: &str, action: &str) -> Option<ActionStatus> {
+        let i = file_index(service, version)?;
+        let (first, count) = index::FILES[i].actions;
+        let list = &index::FILE_ACTIONS[first as usize..(first + count) as usize];
+        list.binary_search_by(|(name, _)| text(index::NAMES[*name as usize]).cmp(action))
+            .ok()
+            .map(|at| status_of(list[at].1))
     }
 
     /// The products that define `action` in `version`, and those that define it in any
     /// version: used to route a request whose host and credential scope name no product.
+    /// Reads the index only.
     #[must_use]
     pub fn products_with_action(self, action: &str, version: &str) -> ActionMatches {
         let mut matches = ActionMatches::default();
-        for f in &FILES {
-            if parse(f).actions.contains_key(action) {
-                if f.version == version {
-                    matches.exact.push(f.service);
-                }
-                matches.any_version.push(f.service);
+        for &f in files_with_action(action) {
+            let f = usize::from(f);
+            let service = service_of(f);
+            if version_of(f) == version {
+                matches.exact.push(service);
+            }
+            if matches.any_version.last() != Some(&service) {
+                matches.any_version.push(service);
             }
         }
-        matches.exact.dedup();
-        matches.any_version.dedup();
         matches
+    }
+
+    /// True when the error-code list of some product (of `service`, when given) has `code`.
+    /// The first call decompresses the code table (about 12,000 codes).
+    #[must_use]
+    pub fn has_error(self, code: &str, service: Option<&str>) -> bool {
+        errors_table().get(code).is_some_and(|files| {
+            service.is_none_or(|s| files.iter().any(|f| service_of(usize::from(*f)) == s))
+        })
     }
 
     /// Every (product, version) pair, for diagnostics and the control plane.
     #[must_use]
     pub fn all(self) -> BTreeMap<&'static str, Vec<&'static str>> {
         let mut out: BTreeMap<&'static str, Vec<&'static str>> = BTreeMap::new();
-        for f in &FILES {
-            out.entry(f.service).or_default().push(f.version);
+        for i in 0..index::FILE_COUNT {
+            out.entry(service_of(i)).or_default().push(version_of(i));
         }
         out
     }
@@ -113,7 +269,20 @@ impl Registry {
     /// An action of a product version.
     #[must_use]
     pub fn action(self, service: &str, version: &str, action: &str) -> Option<&'static ActionSpec> {
+        // The index answers "no such action" without decompressing anything.
+        self.action_status(service, version, action)?;
         self.spec(service, version)?.actions.get(action)
+    }
+
+    /// Sizes of the embedded data.
+    #[must_use]
+    pub fn embedded_size(self) -> EmbeddedSize {
+        EmbeddedSize {
+            files: index::FILE_COUNT,
+            actions: index::ACTION_COUNT,
+            raw_bytes: index::RAW_BYTES,
+            compressed_bytes: BLOB.len() + ERRORS_BLOB.len(),
+        }
     }
 }
 
@@ -126,70 +295,5 @@ pub struct ActionMatches {
     pub any_version: Vec<&'static str>,
 }
 
-fn parse(f: &'static Embedded) -> &'static ServiceSpec {
-    f.parsed.get_or_init(|| {
-        ServiceSpec::from_json(f.json)
-            .unwrap_or_else(|e| panic!("embedded spec {}/{} is invalid: {e}", f.service, f.version))
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_embedded_spec_parses_and_is_consistent() {
-        for f in &FILES {
-            let spec = parse(f);
-            assert_eq!(spec.service, f.service);
-            assert_eq!(spec.version, f.version);
-            for (name, action) in &spec.actions {
-                assert!(spec.object(&action.input).is_some(), "{name} input");
-                assert!(spec.object(&action.output).is_some(), "{name} output");
-            }
-            for (name, members) in &spec.objects {
-                for m in members {
-                    let prim = matches!(
-                        m.member.as_str(),
-                        "string"
-                            | "int64"
-                            | "uint64"
-                            | "bool"
-                            | "float"
-                            | "double"
-                            | "datetime"
-                            | "datetime_iso"
-                            | "date"
-                            | "binary"
-                    );
-                    assert!(
-                        prim || spec.object(&m.member).is_some(),
-                        "{name}.{}",
-                        m.name
-                    );
-                }
-            }
-            assert!(spec.errors.windows(2).all(|w| w[0] < w[1]), "errors sorted");
-        }
-    }
-
-    #[test]
-    fn cvm_describe_instances_status_matches_the_published_model() {
-        let r = registry();
-        let spec = r.spec("cvm", "2017-03-12").unwrap();
-        let req = spec.object("DescribeInstancesStatusRequest").unwrap();
-        let names: Vec<_> = req.iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names, ["InstanceIds", "Offset", "Limit"]);
-        assert!(spec.has_error("InvalidInstanceId.Malformed"));
-        assert_eq!(
-            r.products_with_action("DescribeInstancesStatus", "2017-03-12")
-                .exact,
-            ["cvm"]
-        );
-        assert!(
-            r.products_with_action("Nope", "2017-03-12")
-                .any_version
-                .is_empty()
-        );
-    }
-}
+mod tests;

@@ -2,13 +2,14 @@
 //!
 //! Services keep hot indexes in memory, write through to a [`Store`] and load their tables from it at
 //! start-up. The trait is deliberately small — point reads, ordered prefix scans, atomic batches and
-//! a reset — so that every backend (in-memory, embedded SQLite, later PostgreSQL) can implement it
+//! a reset — so that every backend (in-memory, embedded SQLite, PostgreSQL) can implement it
 //! exactly and be held to one shared [`testsuite::conformance`] suite.
 //!
 //! Layout:
 //! - [`Store`], [`Batch`] / [`Op`], [`StoreError`]: the contract.
 //! - [`MemoryStore`]: `--ephemeral`, and the default for every other crate's tests.
 //! - [`SqliteStore`]: the embedded default under `--data-dir`; one writer thread does group commit.
+//! - [`PgStore`]: PostgreSQL (`--store postgres://…`), for one tclocal process per database.
 //! - [`codec`]: versioned envelopes for persisted records, so a schema change is a migration and
 //!   never a silent misread.
 //! - [`testsuite`]: the conformance suite every backend's own tests call.
@@ -30,12 +31,14 @@ mod batch;
 pub mod codec;
 mod error;
 mod memory;
+mod postgres;
 mod sqlite;
 pub mod testsuite;
 
 pub use batch::{Batch, Op};
 pub use error::{Result, StoreError};
 pub use memory::MemoryStore;
+pub use postgres::{IN_USE_MESSAGE, PgStore, redact_postgres_url};
 pub use sqlite::{CommitStats, SqliteOptions, SqliteStore};
 
 /// A transactional key-value store, partitioned into named tables.
@@ -64,4 +67,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes every row of the table (reset); table None = everything.
     async fn clear(&self, table: Option<&str>) -> Result<()>;
+
+    /// The names of the tables that hold at least one row, in byte order (snapshots walk them).
+    async fn tables(&self) -> Result<Vec<String>>;
 }

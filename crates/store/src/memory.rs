@@ -92,6 +92,10 @@ impl Store for MemoryStore {
         }
         Ok(())
     }
+
+    async fn tables(&self) -> Result<Vec<String>> {
+        Ok(self.tables.read().keys().cloned().collect())
+    }
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ pub async fn conformance(store: &dyn Store) {
     batch_atomicity(store).await;
     clear_one_table(store).await;
     clear_all(store).await;
+    table_listing(store).await;
     binary_values(store).await;
     unicode_keys(store).await;
     large_batch(store).await;
@@ -409,6 +410,42 @@ async fn clear_all(store: &dyn Store) {
     assert!(scan(store, A, "").await.is_empty(), "clear_all: A empty");
     assert!(scan(store, B, "").await.is_empty(), "clear_all: B empty");
     assert_eq!(get(store, B, "1").await, None, "clear_all: get after clear");
+}
+
+async fn list_tables(store: &dyn Store) -> Vec<String> {
+    store.tables().await.expect("tables()")
+}
+
+/// `tables()` lists exactly the non-empty tables, in byte order, and forgets emptied ones.
+async fn table_listing(store: &dyn Store) {
+    assert!(
+        list_tables(store).await.is_empty(),
+        "table_listing: empty store"
+    );
+    let mut batch = Batch::new();
+    batch
+        .put(B, "1", b"b".to_vec())
+        .put(A, "1", b"a".to_vec())
+        .put(A, "2", b"a".to_vec());
+    commit(store, "table_listing", batch).await;
+    assert_eq!(
+        list_tables(store).await,
+        vec![A.to_owned(), B.to_owned()],
+        "table_listing: both"
+    );
+    let mut batch = Batch::new();
+    batch.delete(B, "1");
+    commit(store, "table_listing delete", batch).await;
+    assert_eq!(
+        list_tables(store).await,
+        vec![A.to_owned()],
+        "table_listing: emptied B is gone"
+    );
+    store.clear(None).await.expect("table_listing: clear");
+    assert!(
+        list_tables(store).await.is_empty(),
+        "table_listing: cleared"
+    );
 }
 
 async fn binary_values(store: &dyn Store) {

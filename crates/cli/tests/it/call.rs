@@ -1,9 +1,8 @@
 //! `tclocal call` end to end: the built binary serves on loopback, and the built binary calls
 //! it, with credentials from flags, the environment and a tccli profile.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 
 const DEV_ID: &str = "AKIDtclocalDevelopmentKey00000000000";
 const DEV_KEY: &str = "tclocalDevelopmentSecretKey00000";
@@ -23,29 +22,7 @@ impl Drop for Serve {
 
 impl Serve {
     fn start(home: &Path) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tclocal"))
-            .args(["serve", "--ephemeral", "--listen", "127.0.0.1:0"])
-            .env_clear()
-            .env("HOME", home)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tclocal serve starts");
-        // The line "tclocal listening on http://ADDR" names the address actually bound, so
-        // there is no port race; log lines may come first. The rest is drained in the
-        // background so the server never blocks on a full pipe.
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let endpoint = loop {
-            let line = lines
-                .next()
-                .expect("tclocal serve printed its address")
-                .unwrap();
-            if let Some(rest) = line.split("tclocal listening on ").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_owned();
-            }
-        };
-        assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
-        std::thread::spawn(move || lines.for_each(drop));
+        let (child, endpoint) = crate::spawn_serve(&["--ephemeral"], home);
         Serve { child, endpoint }
     }
 }

@@ -50,6 +50,9 @@ pub struct GatewayConfig {
     pub max_skew_secs: i64,
     /// Size limits.
     pub limits: Limits,
+    /// `--stub-responses`: answer actions tclocal does not emulate with a stub that follows
+    /// the action's output model instead of `UnsupportedOperation.NotEmulated`.
+    pub stub_responses: bool,
 }
 
 /// The API gateway.
@@ -279,6 +282,7 @@ impl Gateway {
         };
         let routed = route::product(
             self.specs,
+            &|service| self.products.get(service).is_some(),
             &incoming.host,
             scope_service.as_deref(),
             &action,
@@ -434,6 +438,8 @@ impl Gateway {
                 .call(&cx, params)
                 .await
                 .map_err(|e| confine(e, spec, action_spec))?,
+            // Validated, not emulated: a stub that follows the output model, when asked for.
+            _ if self.config.stub_responses => tclocal_specs::stub::response(spec, action_spec),
             _ => return Err(not_emulated(&cx)),
         };
         outcome.fields = fields;

@@ -4,7 +4,13 @@
 //! (`cvm.localhost:4570`, `cvm.ap-guangzhou.tencentcloudapi.com` through a proxy); else the
 //! TC3 credential-scope service when known (the Node and Java SDKs derive it from the
 //! endpoint, so it is `127` for `127.0.0.1`); else the one product that has the action in
-//! that version.
+//! that version (or, when no product has it in that version, in any version).
+//!
+//! With every published product embedded, many action names repeat (`DescribeZones` is in
+//! ten products, and in `cvm` and `postgres` with the same version `2017-03-12`). When
+//! several products match, the one tclocal emulates wins if there is exactly one, so plain
+//! `127.0.0.1` endpoints keep reaching CVM, CAM and STS; otherwise the request is
+//! `NoSuchProduct.Unroutable` and must name its product by host or credential scope.
 
 use tclocal_specs::Registry;
 use tclocal_wire::{ApiError, ApiResult, CommonCode};
@@ -18,9 +24,11 @@ fn host_label(host: &str) -> &str {
     host.split(['.', ':', '/']).next().unwrap_or("")
 }
 
-/// Resolves the product short name.
+/// Resolves the product short name. `emulated` tells whether tclocal emulates a product
+/// (has business logic for it): it breaks ties between products sharing an action name.
 pub(crate) fn product(
     specs: Registry,
+    emulated: &dyn Fn(&str) -> bool,
     host: &str,
     scope_service: Option<&str>,
     action: &str,
@@ -33,17 +41,27 @@ pub(crate) fn product(
         return Ok(name);
     }
     let found = specs.products_with_action(action, version);
-    match (found.exact.as_slice(), found.any_version.as_slice()) {
-        ([one], _) => Ok(one),
-        // The action exists, but not in this version: the version check will say so.
-        ([], [one]) => Ok(one),
-        ([], []) => Err(ApiError::new(CommonCode::InvalidAction)),
-        _ => Err(
-            ApiError::with_template(CommonCode::NoSuchProduct, "NoSuchProduct.Unroutable")
-                .arg(action)
-                .arg(version),
-        ),
-    }
+    // The action exists, but not in this version: the version check will say so.
+    let candidates = match (found.exact.as_slice(), found.any_version.as_slice()) {
+        ([], []) => return Err(ApiError::new(CommonCode::InvalidAction)),
+        ([], any) => any,
+        (exact, _) => exact,
+    };
+    let chosen = match candidates {
+        [one] => Some(*one),
+        several => {
+            let mut emulated = several.iter().filter(|s| emulated(s));
+            match (emulated.next(), emulated.next()) {
+                (Some(one), None) => Some(*one),
+                _ => None,
+            }
+        }
+    };
+    chosen.ok_or_else(|| {
+        ApiError::with_template(CommonCode::NoSuchProduct, "NoSuchProduct.Unroutable")
+            .arg(action)
+            .arg(version)
+    })
 }
 
 #[cfg(test)]
@@ -62,10 +80,14 @@ mod tests {
         assert_eq!(host_label(""), "");
     }
 
+    fn emulated(service: &str) -> bool {
+        matches!(service, "cvm" | "cam" | "sts")
+    }
+
     #[test]
     fn routing_prefers_host_then_scope_then_action() {
         let r = tclocal_specs::registry();
-        let route = |host, scope, action| product(r, host, scope, action, "2017-03-12");
+        let route = |host, scope, action| product(r, &emulated, host, scope, action, "2017-03-12");
         assert_eq!(route("cvm.localhost:1", None, "X").unwrap(), "cvm");
         assert_eq!(route("127.0.0.1:1", Some("cvm"), "X").unwrap(), "cvm");
         assert_eq!(
@@ -79,8 +101,67 @@ mod tests {
             "InvalidAction"
         );
         assert_eq!(
-            product(r, "127.0.0.1", None, "DescribeZones", "2099-01-01").unwrap(),
+            product(
+                r,
+                &emulated,
+                "127.0.0.1",
+                None,
+                "DescribeZones",
+                "2099-01-01"
+            )
+            .unwrap(),
             "cvm"
+        );
+    }
+
+    /// Action names shared by several products: the one emulated product wins; among
+    /// products none of which (or several of which) are emulated, nothing is guessed.
+    #[test]
+    fn shared_action_names_prefer_the_emulated_product() {
+        let r = tclocal_specs::registry();
+        let route =
+            |action, version| product(r, &emulated, "127.0.0.1:1", Some("127"), action, version);
+        // cvm and postgres both have DescribeZones and DescribeRegions in 2017-03-12.
+        assert_eq!(route("DescribeZones", "2017-03-12").unwrap(), "cvm");
+        assert_eq!(route("DescribeRegions", "2017-03-12").unwrap(), "cvm");
+        assert_eq!(
+            route("DescribeInstancesStatus", "2017-03-12").unwrap(),
+            "cvm"
+        );
+        // cam and organization share GetUser, but only cam has it in 2019-01-16.
+        assert_eq!(route("GetUser", "2019-01-16").unwrap(), "cam");
+        // A unique (Action, Version) pair routes to a product tclocal does not emulate.
+        assert_eq!(route("DescribeVpcs", "2017-03-12").unwrap(), "vpc");
+        // mariadb and postgres, neither emulated.
+        let e = route("DescribeDBInstances", "2017-03-12").unwrap_err();
+        assert_eq!(e.code(), "NoSuchProduct");
+        // No exact match and several products in other versions, none emulated.
+        let e = route("DescribeVpcs", "2099-01-01").unwrap_err();
+        assert_eq!(e.code(), "NoSuchProduct");
+        // Host label or scope settle it.
+        assert_eq!(
+            product(
+                r,
+                &emulated,
+                "postgres.localhost",
+                None,
+                "DescribeZones",
+                "2017-03-12"
+            )
+            .unwrap(),
+            "postgres"
+        );
+        assert_eq!(
+            product(
+                r,
+                &emulated,
+                "127.0.0.1",
+                Some("mariadb"),
+                "DescribeDBInstances",
+                "2017-03-12"
+            )
+            .unwrap(),
+            "mariadb"
         );
     }
 }

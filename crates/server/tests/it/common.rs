@@ -84,6 +84,23 @@ impl Server {
     pub(crate) async fn raw(&self, bytes: &[u8]) -> RawResponse {
         send(self.addr, bytes).await
     }
+
+    /// A control-plane request (`/_tclocal/…`): the HTTP status and the JSON body (null when
+    /// the body is not JSON).
+    pub(crate) async fn control(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> (u16, serde_json::Value) {
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let resp = self.raw(req.as_bytes()).await;
+        let json = serde_json::from_slice(&resp.body).unwrap_or(serde_json::Value::Null);
+        (resp.status, json)
+    }
 }
 
 /// A TC3 request, signed as the SDKs sign it unless told otherwise.

@@ -11,16 +11,6 @@ fn code(resp: &RawResponse) -> String {
     resp.api_code().unwrap_or_else(|| "ok".into())
 }
 
-async fn control(server: &Server, method: &str, path: &str, body: &str) -> (u16, Value) {
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let resp = server.raw(req.as_bytes()).await;
-    let json = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
-    (resp.status, json)
-}
-
 /// Every request, success or error, can be looked up by its RequestId; a signature failure
 /// shows what the server signed, and never the key.
 #[tokio::test]
@@ -33,7 +23,9 @@ async fn journal_finds_every_request_by_request_id() {
         .await;
     let bad_id = bad.envelope().request_id;
 
-    let (status, entry) = control(&server, "GET", &format!("/_tclocal/requests/{ok_id}"), "").await;
+    let (status, entry) = server
+        .control("GET", &format!("/_tclocal/requests/{ok_id}"), "")
+        .await;
     assert_eq!(status, 200);
     assert_eq!(entry["code"], Value::Null);
     assert_eq!(entry["action"], "DescribeZones");
@@ -42,7 +34,9 @@ async fn journal_finds_every_request_by_request_id() {
     assert_eq!(entry["auth"], "verified");
     assert_eq!(entry["app_id"], 1_250_000_000);
 
-    let (_, entry) = control(&server, "GET", &format!("/_tclocal/requests/{bad_id}"), "").await;
+    let (_, entry) = server
+        .control("GET", &format!("/_tclocal/requests/{bad_id}"), "")
+        .await;
     assert_eq!(entry["code"], "AuthFailure.SignatureFailure");
     let canonical = entry["signature"]["canonical_request"].as_str().unwrap();
     assert!(
@@ -61,13 +55,13 @@ async fn journal_finds_every_request_by_request_id() {
         "no secret in the journal"
     );
 
-    let (_, list) = control(
-        &server,
-        "GET",
-        "/_tclocal/requests?code=AuthFailure.SignatureFailure",
-        "",
-    )
-    .await;
+    let (_, list) = server
+        .control(
+            "GET",
+            "/_tclocal/requests?code=AuthFailure.SignatureFailure",
+            "",
+        )
+        .await;
     let ids: Vec<&str> = list["requests"]
         .as_array()
         .unwrap()
@@ -75,17 +69,19 @@ async fn journal_finds_every_request_by_request_id() {
         .map(|e| e["request_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, [bad_id.as_str()]);
-    let (_, list) = control(
-        &server,
-        "GET",
-        "/_tclocal/requests?code=Success&action=DescribeZones&limit=5",
-        "",
-    )
-    .await;
+    let (_, list) = server
+        .control(
+            "GET",
+            "/_tclocal/requests?code=Success&action=DescribeZones&limit=5",
+            "",
+        )
+        .await;
     assert_eq!(list["requests"].as_array().unwrap().len(), 1);
-    let (status, _) = control(&server, "GET", "/_tclocal/requests/nope", "").await;
+    let (status, _) = server.control("GET", "/_tclocal/requests/nope", "").await;
     assert_eq!(status, 404);
-    let (status, _) = control(&server, "GET", "/_tclocal/requests?limit=lots", "").await;
+    let (status, _) = server
+        .control("GET", "/_tclocal/requests?limit=lots", "")
+        .await;
     assert_eq!(status, 400);
 }
 
@@ -95,26 +91,30 @@ async fn journal_finds_every_request_by_request_id() {
 async fn fault_rules_fail_calls_until_removed() {
     let server = Server::start().await;
     let rule = r#"{"service": "cvm", "action": "DescribeInstancesStatus", "code": "InternalError", "probability": 1.0}"#;
-    let (status, created) = control(&server, "POST", "/_tclocal/faults", rule).await;
+    let (status, created) = server.control("POST", "/_tclocal/faults", rule).await;
     assert_eq!(status, 201);
     let id = created["id"].as_str().unwrap().to_owned();
     let call = Call::tc3("DescribeInstancesStatus", "{}");
     let resp = server.call(&call).await;
     assert_eq!(code(&resp), "InternalError");
     let rid = resp.envelope().request_id;
-    let (_, entry) = control(&server, "GET", &format!("/_tclocal/requests/{rid}"), "").await;
+    let (_, entry) = server
+        .control("GET", &format!("/_tclocal/requests/{rid}"), "")
+        .await;
     assert_eq!(entry["fault"], id.as_str());
     assert_eq!(
         code(&server.call(&Call::tc3("DescribeZones", "{}")).await),
         "ok",
         "other actions unaffected"
     );
-    let (status, _) = control(&server, "DELETE", &format!("/_tclocal/faults/{id}"), "").await;
+    let (status, _) = server
+        .control("DELETE", &format!("/_tclocal/faults/{id}"), "")
+        .await;
     assert_eq!(status, 204);
     assert_eq!(code(&server.call(&call).await), "ok");
 
     let counted = r#"{"action": "DescribeZones", "code": "ResourceUnavailable", "count": 2, "message": "zone maintenance"}"#;
-    control(&server, "POST", "/_tclocal/faults", counted).await;
+    server.control("POST", "/_tclocal/faults", counted).await;
     let first = server.call(&Call::tc3("DescribeZones", "{}")).await;
     assert_eq!(code(&first), "ResourceUnavailable");
     assert_eq!(first.message(), "zone maintenance");
@@ -131,7 +131,8 @@ async fn fault_rules_fail_calls_until_removed() {
     let product_code =
         r#"{"service": "cvm", "code": "ResourceInsufficient.SpecifiedInstanceType"}"#;
     assert_eq!(
-        control(&server, "POST", "/_tclocal/faults", product_code)
+        server
+            .control("POST", "/_tclocal/faults", product_code)
             .await
             .0,
         201
@@ -141,10 +142,10 @@ async fn fault_rules_fail_calls_until_removed() {
         "ResourceInsufficient.SpecifiedInstanceType"
     );
     assert_eq!(
-        control(&server, "DELETE", "/_tclocal/faults", "").await.0,
+        server.control("DELETE", "/_tclocal/faults", "").await.0,
         204
     );
-    let (_, listed) = control(&server, "GET", "/_tclocal/faults", "").await;
+    let (_, listed) = server.control("GET", "/_tclocal/faults", "").await;
     assert_eq!(listed["faults"], json!([]));
 
     for bad in [
@@ -155,7 +156,7 @@ async fn fault_rules_fail_calls_until_removed() {
         "not json",
     ] {
         assert_eq!(
-            control(&server, "POST", "/_tclocal/faults", bad).await.0,
+            server.control("POST", "/_tclocal/faults", bad).await.0,
             400,
             "{bad}"
         );
@@ -166,13 +167,13 @@ async fn fault_rules_fail_calls_until_removed() {
 #[tokio::test]
 async fn latency_rules_delay_without_failing() {
     let server = Server::start().await;
-    control(
-        &server,
-        "POST",
-        "/_tclocal/faults",
-        r#"{"action": "DescribeZones", "latency_ms": 20}"#,
-    )
-    .await;
+    server
+        .control(
+            "POST",
+            "/_tclocal/faults",
+            r#"{"action": "DescribeZones", "latency_ms": 20}"#,
+        )
+        .await;
     let started = std::time::Instant::now();
     assert_eq!(
         code(&server.call(&Call::tc3("DescribeZones", "{}")).await),
@@ -219,7 +220,7 @@ async fn info_and_resources_show_no_secrets() {
         code(&server.call(&Call::tc3("RunInstances", run)).await),
         "ok"
     );
-    let (status, info) = control(&server, "GET", "/_tclocal/info", "").await;
+    let (status, info) = server.control("GET", "/_tclocal/info", "").await;
     assert_eq!(status, 200);
     assert!(
         info["services"]
@@ -229,7 +230,7 @@ async fn info_and_resources_show_no_secrets() {
             .any(|s| s["service"] == "cvm" && s["emulated"] == true)
     );
     assert_eq!(info["settings"]["auth"], "strict");
-    let (_, res) = control(&server, "GET", "/_tclocal/resources", "").await;
+    let (_, res) = server.control("GET", "/_tclocal/resources", "").await;
     assert_eq!(
         res["keys"][0]["SecretId"],
         "AKIDtclocalDevelopmentKey00000000000"

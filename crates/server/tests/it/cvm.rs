@@ -86,3 +86,52 @@ async fn dry_run_is_dry_run_operation() {
     let all = server.call(&Call::tc3("DescribeInstances", "{}")).await;
     assert_eq!(all.fields()["TotalCount"], 0);
 }
+
+/// A Windows image takes no key pairs: RunInstances with LoginSettings.KeyIds is
+/// UnsupportedOperation.KeyPairUnsupportedWindows (RunInstances' code) naming the image, and
+/// creates nothing; binding a key pair to a Windows instance is
+/// UnsupportedOperation.InstanceOsWindows (AssociateInstancesKeyPairs' code) naming the
+/// instance.
+#[tokio::test]
+async fn windows_refuses_key_pairs_with_each_actions_code() {
+    let server = Server::start().await;
+    let created = server
+        .call(&Call::tc3(
+            "CreateKeyPair",
+            r#"{"KeyName": "deploy", "ProjectId": 0}"#,
+        ))
+        .await;
+    let key = created.fields()["KeyPair"]["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let launch = format!(
+        r#"{{"Placement": {{"Zone": "ap-guangzhou-3"}}, "ImageId": "img-hxrksczu", "InstanceType": "S5.MEDIUM2", "LoginSettings": {{"KeyIds": ["{key}"]}}}}"#
+    );
+    let resp = server.call(&Call::tc3("RunInstances", &launch)).await;
+    assert_eq!(
+        code(&resp),
+        "UnsupportedOperation.KeyPairUnsupportedWindows"
+    );
+    assert!(
+        resp.message().contains("img-hxrksczu"),
+        "{}",
+        resp.message()
+    );
+    let all = server.call(&Call::tc3("DescribeInstances", "{}")).await;
+    assert_eq!(all.fields()["TotalCount"], 0);
+
+    let windows = r#"{"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": "img-hxrksczu", "InstanceType": "S5.MEDIUM2"}"#;
+    let resp = server.call(&Call::tc3("RunInstances", windows)).await;
+    let id = resp.fields()["InstanceIdSet"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(advance(&server, "10").await, 200);
+    let bind = format!(r#"{{"InstanceIds": ["{id}"], "KeyIds": ["{key}"], "ForceStop": true}}"#);
+    let resp = server
+        .call(&Call::tc3("AssociateInstancesKeyPairs", &bind))
+        .await;
+    assert_eq!(code(&resp), "UnsupportedOperation.InstanceOsWindows");
+    assert!(resp.message().contains(&id), "{}", resp.message());
+}

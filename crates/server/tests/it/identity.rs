@@ -460,3 +460,51 @@ async fn cam_soft_and_off_let_denied_calls_through() {
         assert_eq!(code(&resp), "ok", "{mode:?}");
     }
 }
+
+/// The CAM failures the Python SDK suite met answer a code from the action's own error list
+/// (an undocumented one would be a debug-build panic, sent as InternalError): an unknown key
+/// in DeleteAccessKey is FailedOperation.Accesskey, an unknown TargetUin in CreateAccessKey and
+/// ListAccessKeys is InvalidParameter.UserNotExist, a preset policy in DeletePolicy is
+/// InvalidParameter.PolicyIdError; each message still says what was wrong.
+#[tokio::test]
+async fn cam_failures_answer_the_codes_each_action_documents() {
+    let server = Server::start().await;
+    let cases = [
+        (
+            "DeleteAccessKey",
+            json!({"AccessKeyId": "AKIDZz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp", "TargetUin": 100_000_000_001_u64}),
+            "FailedOperation.Accesskey",
+            "AKIDZz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp",
+        ),
+        (
+            "CreateAccessKey",
+            json!({"TargetUin": 999}),
+            "InvalidParameter.UserNotExist",
+            "999",
+        ),
+        (
+            "ListAccessKeys",
+            json!({"TargetUin": 999}),
+            "InvalidParameter.UserNotExist",
+            "999",
+        ),
+        (
+            "DeletePolicy",
+            json!({"PolicyId": [1_000_011]}),
+            "InvalidParameter.PolicyIdError",
+            "1000011",
+        ),
+    ];
+    for (action, body, want, named) in cases {
+        let resp = server.call(&cam(action, body, ROOT)).await;
+        assert_eq!(code(&resp), want, "{action}");
+        let message = resp.message();
+        assert!(message.contains(named), "{action}: {message}");
+    }
+    // The preset is still there.
+    ok(
+        &server,
+        &cam("GetPolicy", json!({"PolicyId": 1_000_011}), ROOT),
+    )
+    .await;
+}

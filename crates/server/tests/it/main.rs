@@ -16,3 +16,6 @@ mod language;
 mod params;
 mod persistence;
 mod routing;
+mod services;
+mod state;
+mod tls;

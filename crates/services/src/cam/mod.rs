@@ -54,35 +54,189 @@ fn cam(code: &'static str) -> ApiError {
     ApiError::product(code, &MESSAGES, code)
 }
 
-/// CAM's code for an identity failure.
-pub(crate) fn cam_error(e: IdentityError) -> ApiError {
-    match e {
-        IdentityError::Store(e) => ApiError::internal(e),
-        IdentityError::InvalidRootKey(id) => {
-            ApiError::internal(format!("root key {id} is malformed"))
+// The codes that can name each identity failure, best first. CAM documents different codes
+// for the same failure in different actions (an unknown user is `ResourceNotFound.UserNotExist`
+// for GetUser but `InvalidParameter.UserNotExist` for CreateAccessKey), so each action answers
+// the first of these its model lists.
+const USER_NOT_FOUND: &[&str] = &[
+    "ResourceNotFound.UserNotExist",
+    "InvalidParameter.UserNotExist",
+    // ListAttachedUserPolicies documents neither: the TargetUin is the bad parameter.
+    "InvalidParameter.ParamError",
+];
+const KEY_NOT_FOUND: &[&str] = &[
+    "ResourceNotFound.SecretNotExist",
+    // DeleteAccessKey: "an error occurred while manipulating the access key".
+    "FailedOperation.Accesskey",
+];
+const POLICY_NOT_FOUND: &[&str] = &[
+    "ResourceNotFound.PolicyIdNotFound",
+    // AttachRolePolicy, DetachRolePolicy.
+    "InvalidParameter.PolicyIdNotExist",
+];
+const POLICY_DOCUMENT: &[&str] = &[
+    "InvalidParameter.PolicyDocumentError",
+    // CreateRole (a trust policy that does not parse).
+    "InvalidParameter.ParamError",
+];
+const PRESET_POLICY: &[&str] = &[
+    "FailedOperation.Unmodifiable",
+    // DeletePolicy: the PolicyId names a policy, but not one the caller may delete.
+    "InvalidParameter.PolicyIdError",
+];
+const ROLE_NOT_FOUND: &[&str] = &[
+    "InvalidParameter.RoleNotExist",
+    // ListAttachedRolePolicies documents no not-found code: the role named is the bad parameter.
+    "InvalidParameter.ParamError",
+];
+
+/// An identity failure as CAM names it: the message template (what went wrong, whichever code
+/// carries it), the codes that can carry it (best first) and the template's argument.
+struct Named {
+    template: &'static str,
+    codes: &'static [&'static str],
+    arg: Option<String>,
+}
+
+impl Named {
+    fn new(
+        template: &'static str,
+        codes: &'static [&'static str],
+        arg: &dyn std::fmt::Display,
+    ) -> Named {
+        Named {
+            template,
+            codes,
+            arg: Some(arg.to_string()),
         }
-        IdentityError::UserNameInUse(n) => cam("InvalidParameter.SubUserNameInUse").arg(n),
-        IdentityError::UserNameIllegal(n) => cam("InvalidParameter.UserNameIllegal").arg(n),
-        IdentityError::UserNotFound(n) => cam("ResourceNotFound.UserNotExist").arg(n),
-        IdentityError::UserHasKeys(n) => cam("OperationDenied.HaveKeys").arg(n),
-        IdentityError::TooManyKeys => cam("OperationDenied.AccessKeyOverLimit"),
-        IdentityError::KeyNotFound(k) => cam("ResourceNotFound.SecretNotExist").arg(k),
-        IdentityError::PolicyNameInUse(n) => cam("FailedOperation.PolicyNameInUse").arg(n),
-        IdentityError::PolicyNotFound(id) => cam("ResourceNotFound.PolicyIdNotFound").arg(id),
-        IdentityError::PolicyDocument(why) => cam("InvalidParameter.PolicyDocumentError").arg(why),
-        IdentityError::PresetPolicy(id) => cam("FailedOperation.Unmodifiable").arg(id),
-        IdentityError::RoleNameInUse(n) => cam("InvalidParameter.RoleNameInUse").arg(n),
-        IdentityError::RoleNotFound(n) => cam("InvalidParameter.RoleNotExist").arg(n),
-        IdentityError::MfaDevice(_) | IdentityError::MfaCode => {
-            cam("InvalidParameter.MFATokenError")
+    }
+
+    fn error(&self, code: &'static str) -> ApiError {
+        let e = ApiError::product(code, &MESSAGES, self.template);
+        match &self.arg {
+            Some(a) => e.arg(a),
+            None => e,
+        }
+    }
+
+    /// The error `action` answers: the first of the codes its model documents (the gateway's
+    /// rule: the action's list, or the product's when the action has none). When it
+    /// documents none of them, the first code's common family (`FailedOperation` for
+    /// `OperationDenied`, which is not a common code), with the same message.
+    fn in_action(&self, action: &str) -> ApiError {
+        let Some(listed) = documented_in(action) else {
+            return self.error(self.codes[0]);
+        };
+        if let Some(code) = self.codes.iter().find(|c| listed(c)) {
+            return self.error(code);
+        }
+        let family = self.codes[0].split('.').next().unwrap_or_default();
+        let common = CommonCode::from_wire(family).unwrap_or(CommonCode::FailedOperation);
+        self.error(common.as_str())
+    }
+}
+
+/// Whether the model documents a code for a CAM action; `None` when CAM has no such action.
+fn documented_in(action: &str) -> Option<impl Fn(&str) -> bool> {
+    let spec = tclocal_specs::registry().spec("cam", VERSION)?;
+    let errors = &spec.actions.get(action)?.errors;
+    Some(move |code: &str| {
+        if errors.is_empty() {
+            spec.has_error(code)
+        } else {
+            errors.iter().any(|c| c == code)
+        }
+    })
+}
+
+/// How CAM names an identity failure, or the common-code error of one CAM has no code for.
+fn named(e: IdentityError) -> Result<Named, ApiError> {
+    Ok(match e {
+        IdentityError::Store(e) => return Err(ApiError::internal(e)),
+        IdentityError::InvalidRootKey(id) => {
+            return Err(ApiError::internal(format!("root key {id} is malformed")));
         }
         IdentityError::NotTrusted(r) => {
-            ApiError::with_template(CommonCode::UnauthorizedOperation, "UnauthorizedOperation")
-                .arg(r)
+            return Err(ApiError::with_template(
+                CommonCode::UnauthorizedOperation,
+                "UnauthorizedOperation",
+            )
+            .arg(r));
         }
-        IdentityError::TemporaryKey => ApiError::new(CommonCode::UnsupportedOperation),
-        IdentityError::Invalid(why) => cam("InvalidParameter.ParamError").arg(why),
-    }
+        IdentityError::TemporaryKey => return Err(ApiError::new(CommonCode::UnsupportedOperation)),
+        IdentityError::UserNameInUse(n) => Named::new(
+            "InvalidParameter.SubUserNameInUse",
+            &["InvalidParameter.SubUserNameInUse"],
+            &n,
+        ),
+        IdentityError::UserNameIllegal(n) => Named::new(
+            "InvalidParameter.UserNameIllegal",
+            &["InvalidParameter.UserNameIllegal"],
+            &n,
+        ),
+        IdentityError::UserNotFound(n) => {
+            Named::new("ResourceNotFound.UserNotExist", USER_NOT_FOUND, &n)
+        }
+        IdentityError::UserHasKeys(n) => Named::new(
+            "OperationDenied.HaveKeys",
+            &["OperationDenied.HaveKeys"],
+            &n,
+        ),
+        IdentityError::TooManyKeys => Named {
+            template: "OperationDenied.AccessKeyOverLimit",
+            codes: &["OperationDenied.AccessKeyOverLimit"],
+            arg: None,
+        },
+        IdentityError::KeyNotFound(k) => {
+            Named::new("ResourceNotFound.SecretNotExist", KEY_NOT_FOUND, &k)
+        }
+        IdentityError::PolicyNameInUse(n) => Named::new(
+            "FailedOperation.PolicyNameInUse",
+            &["FailedOperation.PolicyNameInUse"],
+            &n,
+        ),
+        IdentityError::PolicyNotFound(id) => {
+            Named::new("ResourceNotFound.PolicyIdNotFound", POLICY_NOT_FOUND, &id)
+        }
+        IdentityError::PolicyDocument(why) => Named::new(
+            "InvalidParameter.PolicyDocumentError",
+            POLICY_DOCUMENT,
+            &why,
+        ),
+        IdentityError::PresetPolicy(id) => {
+            Named::new("FailedOperation.Unmodifiable", PRESET_POLICY, &id)
+        }
+        IdentityError::RoleNameInUse(n) => Named::new(
+            "InvalidParameter.RoleNameInUse",
+            &["InvalidParameter.RoleNameInUse"],
+            &n,
+        ),
+        IdentityError::RoleNotFound(n) => {
+            Named::new("InvalidParameter.RoleNotExist", ROLE_NOT_FOUND, &n)
+        }
+        IdentityError::MfaDevice(_) | IdentityError::MfaCode => Named {
+            template: "InvalidParameter.MFATokenError",
+            codes: &["InvalidParameter.MFATokenError"],
+            arg: None,
+        },
+        IdentityError::Invalid(why) => Named::new(
+            "InvalidParameter.ParamError",
+            &["InvalidParameter.ParamError"],
+            &why,
+        ),
+    })
+}
+
+/// CAM's code for an identity failure, outside any CAM action (STS falls back on it): the
+/// failure's first code.
+pub(crate) fn cam_error(e: IdentityError) -> ApiError {
+    named(e).map_or_else(|common| common, |n| n.error(n.codes[0]))
+}
+
+/// CAM's code for an identity failure in `action`: the first code for the failure that the
+/// action's model documents (see [`Named::in_action`]).
+pub(crate) fn cam_error_in(action: &str, e: IdentityError) -> ApiError {
+    named(e).map_or_else(|common| common, |n| n.in_action(action))
 }
 
 fn str_of<'a>(p: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
@@ -138,6 +292,20 @@ impl Product for Cam {
         "cam"
     }
 
+    /// CAM is the face of the identity tables: resetting CAM resets accounts and keys.
+    fn tables(&self) -> &'static [&'static str] {
+        &crate::identity::TABLES
+    }
+
+    fn secret_tables(&self) -> &'static [&'static str] {
+        &crate::identity::SECRET_TABLES
+    }
+
+    async fn reload(&self, now_ms: i64) -> Result<(), tclocal_store::StoreError> {
+        let _ = now_ms;
+        self.identity.reload().await
+    }
+
     fn regions(&self) -> RegionScope {
         RegionScope::Global
     }
@@ -162,7 +330,7 @@ impl Cam {
         let me = &cx.principal;
         let owner = me.owner_uin.as_str();
         let now = cx.received_at_ms;
-        let e = cam_error;
+        let e = |err| cam_error_in(&cx.action, err);
         Ok(match cx.action.as_str() {
             "GetUserAppId" => json!({"Uin": me.uin, "OwnerUin": me.owner_uin, "AppId": me.app_id}),
             "AddUser" => {
@@ -370,9 +538,10 @@ impl Cam {
                 };
                 let policy_id = match (u64_of(p, "PolicyId"), str_of(p, "PolicyName")) {
                     (Some(pid), _) if pid > 0 => pid,
-                    (_, Some(name)) => id
-                        .policy_id_by_name(owner, name)
-                        .ok_or_else(|| cam("ResourceNotFound.PolicyIdNotFound").arg(name))?,
+                    (_, Some(name)) => id.policy_id_by_name(owner, name).ok_or_else(|| {
+                        Named::new("ResourceNotFound.PolicyIdNotFound", POLICY_NOT_FOUND, &name)
+                            .in_action(&cx.action)
+                    })?,
                     _ => {
                         return Err(ApiError::new(CommonCode::MissingParameter).arg("PolicyId"));
                     }
@@ -416,17 +585,4 @@ impl Cam {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tclocal_wire::Language;
-
-    #[test]
-    fn cam_messages_exist_in_three_languages() {
-        assert!(MESSAGES.keys().count() > 10);
-        for key in MESSAGES.keys() {
-            for lang in Language::ALL {
-                assert!(!MESSAGES.get(key, lang).unwrap().is_empty(), "{key} {lang}");
-            }
-        }
-    }
-}
+mod tests;

@@ -258,6 +258,11 @@ pub(crate) struct Image {
 }
 
 impl Image {
+    /// True for the Windows images (they take no SSH key pairs).
+    pub(crate) fn is_windows(&self) -> bool {
+        self.platform == "Windows"
+    }
+
     /// True when an instance of type `t` can boot this image.
     pub(crate) fn usable_on(&self, t: &InstanceType) -> bool {
         self.families.is_empty() || self.families.contains(&t.family)

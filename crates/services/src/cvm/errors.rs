@@ -67,6 +67,8 @@ pub(crate) enum CvmError {
     ZoneSoldOut(String),
     #[error("key pair {0} not found")]
     KeyPairNotFound(String),
+    #[error("image {0} is a Windows image, which takes no key pairs")]
+    KeyPairWindows(String),
     #[error("tag key {0} is reserved")]
     TagKeyReserved(String),
     #[error("tag key {0} is not allowed")]
@@ -191,6 +193,9 @@ impl From<CvmError> for ApiError {
                 cvm("ResourceInsufficient.AvailabilityZoneSoldOut").arg(zone)
             }
             CvmError::KeyPairNotFound(id) => cvm("InvalidParameterValue.KeyPairNotFound").arg(id),
+            CvmError::KeyPairWindows(image) => {
+                cvm("UnsupportedOperation.KeyPairUnsupportedWindows").arg(image)
+            }
             CvmError::TagKeyReserved(k) => cvm("FailedOperation.TagKeyReserved").arg(k),
             CvmError::IllegalTagKey(k) => cvm("FailedOperation.IllegalTagKey").arg(k),
             CvmError::IllegalTagValue(v) => cvm("FailedOperation.IllegalTagValue").arg(v),

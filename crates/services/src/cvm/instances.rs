@@ -299,6 +299,10 @@ fn read_launch(cx: &RequestContext, p: &Map<String, Value>) -> Result<Launch> {
         .into_iter()
         .map(str::to_owned)
         .collect();
+    // Windows logs in with a password: the cloud refuses key pairs for a Windows image.
+    if !key_ids.is_empty() && image.is_windows() {
+        return Err(CvmError::KeyPairWindows(image.image_id.clone()));
+    }
     Ok(Launch {
         zone: zone.to_owned(),
         project_id: placement
@@ -827,6 +831,11 @@ impl Cvm {
                 field: "InstanceIds",
                 max: 1,
             });
+        }
+        // The type is checked against the instance's zone below, so an instance is needed
+        // (an empty list gets past the gateway's required-member check).
+        if ids.is_empty() {
+            return Err(CvmError::Missing("InstanceIds"));
         }
         let type_name = str_of(p, "InstanceType").unwrap_or_default();
         let force = bool_of(p, "ForceStop").unwrap_or(false);

@@ -84,66 +84,7 @@ impl Cvm {
         settings: CvmSettings,
         now_ms: i64,
     ) -> Result<Cvm, StoreError> {
-        let state = CvmState::default();
-        let rows = store.scan(instances::TABLE, "").await?;
-        let mut loaded = Vec::with_capacity(rows.len());
-        for (key, bytes) in rows {
-            let (_, inst): (u16, model::Instance) =
-                codec::decode_at(instances::TABLE, &key, &bytes)?;
-            let mut parts = key.splitn(3, '/');
-            let app_id = parts.next().and_then(|a| a.parse::<u64>().ok());
-            let region = parts.next();
-            let (Some(app_id), Some(region)) = (app_id, region) else {
-                return Err(StoreError::Corrupt {
-                    table: instances::TABLE.to_owned(),
-                    key,
-                    reason: "key is not AppId/region/InstanceId".to_owned(),
-                });
-            };
-            loaded.push(((app_id, region.to_owned()), inst));
-        }
-        let keypairs = store.scan(keypairs::TABLE, "").await?;
-        let garbage = state.apply(now_ms, |w| {
-            for (key, inst) in loaded {
-                w.put(&key, inst);
-            }
-            for (key, bytes) in &keypairs {
-                if let Ok((_, kp)) = codec::decode_at::<model::KeyPair>(keypairs::TABLE, key, bytes)
-                {
-                    let app_id = key
-                        .split('/')
-                        .next()
-                        .and_then(|a| a.parse().ok())
-                        .unwrap_or(0);
-                    w.keypairs
-                        .entry(app_id)
-                        .or_default()
-                        .insert(kp.key_id.clone(), kp);
-                }
-            }
-            Vec::new()
-        });
-        // Settle what finished while nobody was watching, and drop finished terminations.
-        let done: Vec<String> = {
-            let r = state.read(now_ms);
-            r.scopes
-                .iter()
-                .flat_map(|(k, s)| s.garbage.iter().map(|id| instances::record_key(k, id)))
-                .chain(garbage)
-                .collect()
-        };
-        if !done.is_empty() {
-            let mut batch = Batch::default();
-            for k in &done {
-                batch.delete(instances::TABLE, k.clone());
-            }
-            store.commit(batch).await?;
-            state.apply(now_ms, |w| {
-                for s in w.scopes.values_mut() {
-                    s.garbage.clear();
-                }
-            });
-        }
+        let state = load(store.as_ref(), now_ms).await?;
         Ok(Cvm {
             state,
             store,
@@ -154,6 +95,69 @@ impl Cvm {
     }
 }
 
+/// Reads CVM's tables into fresh indexes, settling what finished while nobody was watching.
+async fn load(store: &dyn Store, now_ms: i64) -> Result<CvmState, StoreError> {
+    let state = CvmState::default();
+    let rows = store.scan(instances::TABLE, "").await?;
+    let mut loaded = Vec::with_capacity(rows.len());
+    for (key, bytes) in rows {
+        let (_, inst): (u16, model::Instance) = codec::decode_at(instances::TABLE, &key, &bytes)?;
+        let mut parts = key.splitn(3, '/');
+        let app_id = parts.next().and_then(|a| a.parse::<u64>().ok());
+        let region = parts.next();
+        let (Some(app_id), Some(region)) = (app_id, region) else {
+            return Err(StoreError::Corrupt {
+                table: instances::TABLE.to_owned(),
+                key,
+                reason: "key is not AppId/region/InstanceId".to_owned(),
+            });
+        };
+        loaded.push(((app_id, region.to_owned()), inst));
+    }
+    let keypairs = store.scan(keypairs::TABLE, "").await?;
+    let garbage = state.apply(now_ms, |w| {
+        for (key, inst) in loaded {
+            w.put(&key, inst);
+        }
+        for (key, bytes) in &keypairs {
+            if let Ok((_, kp)) = codec::decode_at::<model::KeyPair>(keypairs::TABLE, key, bytes) {
+                let app_id = key
+                    .split('/')
+                    .next()
+                    .and_then(|a| a.parse().ok())
+                    .unwrap_or(0);
+                w.keypairs
+                    .entry(app_id)
+                    .or_default()
+                    .insert(kp.key_id.clone(), kp);
+            }
+        }
+        Vec::new()
+    });
+    // Settle what finished while nobody was watching, and drop finished terminations.
+    let done: Vec<String> = {
+        let r = state.read(now_ms);
+        r.scopes
+            .iter()
+            .flat_map(|(k, s)| s.garbage.iter().map(|id| instances::record_key(k, id)))
+            .chain(garbage)
+            .collect()
+    };
+    if !done.is_empty() {
+        let mut batch = Batch::default();
+        for k in &done {
+            batch.delete(instances::TABLE, k.clone());
+        }
+        store.commit(batch).await?;
+        state.apply(now_ms, |w| {
+            for s in w.scopes.values_mut() {
+                s.garbage.clear();
+            }
+        });
+    }
+    Ok(state)
+}
+
 #[async_trait::async_trait]
 impl Product for Cvm {
     fn name(&self) -> &'static str {
@@ -162,6 +166,18 @@ impl Product for Cvm {
 
     fn regions(&self) -> RegionScope {
         RegionScope::Regional(catalogue::regions())
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[instances::TABLE, keypairs::TABLE]
+    }
+
+    async fn reload(&self, now_ms: i64) -> Result<(), StoreError> {
+        // Placements hold this lock across plan → commit → apply, so none straddles the swap.
+        let _placement = self.placement.lock().await;
+        let fresh = load(self.store.as_ref(), now_ms).await?;
+        self.state.replace(&fresh);
+        Ok(())
     }
 
     fn emulates(&self, version: &str, action: &str) -> bool {

@@ -296,6 +296,12 @@ impl CvmState {
         self.inner.read()
     }
 
+    /// Swaps in indexes loaded afresh from the store (reset, snapshot import).
+    pub(crate) fn replace(&self, fresh: &CvmState) {
+        let loaded = std::mem::take(&mut *fresh.inner.write());
+        *self.inner.write() = loaded;
+    }
+
     /// Applies a committed change.
     pub(crate) fn apply<R>(&self, now_ms: i64, f: impl FnOnce(&mut Inner) -> R) -> R {
         let mut w = self.inner.write();

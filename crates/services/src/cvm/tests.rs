@@ -60,12 +60,13 @@ impl Harness {
     }
 
     /// Calls an action; every error must carry a code the model documents for it (the
-    /// gateway enforces the same rule on the wire).
+    /// gateway enforces the same rule on the wire) and a message template of its own.
     async fn call(&self, action: &str, params: Value) -> ApiResult<Map<String, Value>> {
         let Value::Object(p) = params else { panic!() };
         let result = self.cvm.call(&self.cx(action), p).await;
         if let Err(e) = &result {
             assert_documented(action, e.code());
+            assert_templated(action, e);
         }
         result
     }
@@ -128,6 +129,21 @@ fn assert_documented(action: &str, code: &str) {
     assert!(
         tclocal_wire::CommonCode::from_wire(code).is_some() || listed,
         "{action} answered {code}, which the model does not document for it"
+    );
+}
+
+/// The error's message comes from a template (CVM's or a common one), not from the generic
+/// description of its code's family.
+fn assert_templated(action: &str, e: &tclocal_wire::ApiError) {
+    let key = e.template_key();
+    let templated = super::MESSAGES.get(key, Language::EnUs).is_some()
+        || tclocal_wire::catalogue::common_templates()
+            .get(key, Language::EnUs)
+            .is_some();
+    assert!(
+        templated,
+        "{action} answered {} with no message template `{key}`",
+        e.code()
     );
 }
 
@@ -799,6 +815,148 @@ async fn range_messages_are_localised() {
         assert!(m.contains("`Offset`") && m.contains('0'), "{m}");
         if lang != Language::EnUs {
             assert!(!m.contains("must"), "{lang}: {m}");
+        }
+    }
+}
+
+const WINDOWS: &str = "img-hxrksczu";
+
+/// A Windows image takes no key pairs: RunInstances with `LoginSettings.KeyIds` is
+/// `UnsupportedOperation.KeyPairUnsupportedWindows` naming the image (also with DryRun) and
+/// creates nothing; binding key pairs to (or unbinding them from) a Windows instance is
+/// `UnsupportedOperation.InstanceOsWindows`, whose message names the instance.
+#[tokio::test]
+async fn windows_refuses_key_pairs_at_launch_and_on_its_instances() {
+    let mut h = Harness::new(quick()).await;
+    let key = h
+        .ok(
+            "CreateKeyPair",
+            json!({"KeyName": "deploy", "ProjectId": 0}),
+        )
+        .await["KeyPair"]["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let launch = json!({"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": WINDOWS,
+                        "InstanceType": "S5.MEDIUM2", "LoginSettings": {"KeyIds": [key]}});
+    let e = h.call("RunInstances", launch.clone()).await.unwrap_err();
+    assert_eq!(e.code(), "UnsupportedOperation.KeyPairUnsupportedWindows");
+    for lang in Language::ALL {
+        assert!(
+            e.message(lang).contains(WINDOWS),
+            "{lang}: {}",
+            e.message(lang)
+        );
+    }
+    let mut dry = launch;
+    dry["DryRun"] = json!(true);
+    assert_eq!(
+        h.code("RunInstances", dry).await,
+        "UnsupportedOperation.KeyPairUnsupportedWindows"
+    );
+    assert_eq!(h.ok("DescribeInstances", json!({})).await["TotalCount"], 0);
+    // Linux takes the same key; Windows without one launches.
+    h.run(json!({"LoginSettings": {"KeyIds": [key]}})).await;
+    let id = h
+        .run(json!({"ImageId": WINDOWS, "LoginSettings": {"Password": "Tclocal-2024!"}}))
+        .await
+        .remove(0);
+    h.advance(10);
+    for action in [
+        "AssociateInstancesKeyPairs",
+        "DisassociateInstancesKeyPairs",
+    ] {
+        let e = h
+            .call(
+                action,
+                json!({"InstanceIds": [id], "KeyIds": [key], "ForceStop": true}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.code(),
+            "UnsupportedOperation.InstanceOsWindows",
+            "{action}"
+        );
+        for lang in Language::ALL {
+            let m = e.message(lang);
+            assert!(m.contains(&id), "{action} {lang}: {m}");
+        }
+    }
+}
+
+/// Every action CVM emulates, called with a battery of wrong and awkward requests against
+/// instances in each state (and a Windows one): whatever each call does, an error carries a
+/// code the action's model documents and a message template of its own (the harness checks
+/// both on every call).
+#[tokio::test]
+async fn every_emulated_action_answers_documented_templated_errors() {
+    let spec = tclocal_specs::registry()
+        .spec("cvm", super::VERSION)
+        .unwrap();
+    let probe = Harness::new(quick()).await;
+    let actions: Vec<&str> = spec
+        .actions
+        .keys()
+        .map(String::as_str)
+        .filter(|a| probe.cvm.emulates(super::VERSION, a))
+        .collect();
+    assert!(actions.len() >= 20, "{actions:?}");
+    for action in actions {
+        // A fresh account for each action: earlier calls cannot hide later errors.
+        let mut h = Harness::new(quick()).await;
+        let key = h
+            .ok("CreateKeyPair", json!({"KeyName": "k", "ProjectId": 0}))
+            .await["KeyPair"]["KeyId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let running = h.run(json!({})).await.remove(0);
+        let stopped = h.run(json!({})).await.remove(0);
+        let windows = h.run(json!({"ImageId": WINDOWS})).await.remove(0);
+        let protected = h
+            .run(json!({"DisableApiTermination": true}))
+            .await
+            .remove(0);
+        h.advance(10);
+        h.ok("StopInstances", json!({"InstanceIds": [stopped]}))
+            .await;
+        h.advance(5);
+        let stopping = h.run(json!({})).await.remove(0);
+        h.advance(10);
+        h.ok("StopInstances", json!({"InstanceIds": [stopping]}))
+            .await;
+        let pending = h.run(json!({})).await.remove(0);
+
+        let mut battery = vec![
+            json!({}),
+            json!({"InstanceIds": ["ins-zzzzzzzz"]}),
+            json!({"InstanceIds": ["not-an-id"]}),
+            json!({"KeyIds": ["skey-zzzzzzzz"]}),
+            json!({"KeyIds": ["not-a-key"]}),
+            json!({"KeyIds": [key]}),
+            json!({"Limit": 101}),
+            json!({"Offset": -1}),
+            json!({"Filters": [{"Name": "no-such-filter", "Values": ["x"]}]}),
+            json!({"InstanceIds": [running], "Filters": [{"Name": "zone", "Values": ["x"]}]}),
+            json!({"KeyName": "bad name", "ProjectId": 0}),
+            json!({"KeyName": "k", "ProjectId": 0}),
+            json!({"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": "img-zzzzzzzz"}),
+            json!({"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": WINDOWS,
+                   "LoginSettings": {"KeyIds": [key]}, "DryRun": true}),
+        ];
+        for id in [
+            &running, &stopped, &stopping, &pending, &windows, &protected,
+        ] {
+            battery.push(json!({"InstanceIds": [id]}));
+            battery.push(
+                json!({"InstanceIds": [id], "KeyIds": [key], "ForceStop": true,
+                                "InstanceType": "S5.LARGE8", "InstanceName": "renamed"}),
+            );
+        }
+        for params in battery {
+            // Success or failure: the harness checks any error.
+            let _ = h.call(action, params).await;
         }
     }
 }

@@ -56,6 +56,12 @@ pub const SELF_ACTIONS: [&str; 3] = [
     "sts:GetSessionToken",
 ];
 
+/// The store tables of accounts, users, keys, policies, roles and MFA devices.
+pub const TABLES: [&str; 6] = [ACCOUNTS, USERS, KEYS, POLICIES, ROLES, MFA];
+
+/// The tables whose rows hold secrets: secret keys and session tokens, MFA seeds.
+pub const SECRET_TABLES: [&str; 2] = [KEYS, MFA];
+
 const ACCOUNTS: &str = "identity.accounts";
 const USERS: &str = "identity.users";
 const KEYS: &str = "identity.keys";
@@ -413,6 +419,8 @@ pub struct Identity {
     state: RwLock<State>,
     writer: tokio::sync::Mutex<()>,
     default_principal: Principal,
+    /// The configured root key, recreated when a reset empties the store.
+    root: RootCredential,
 }
 
 impl std::fmt::Debug for Identity {
@@ -570,97 +578,28 @@ impl Identity {
         if !is_key_shaped(&root.secret_id) {
             return Err(IdentityError::InvalidRootKey(root.secret_id));
         }
-        let default_key = DEFAULT_APP_ID.to_string();
-        if store.get(ACCOUNTS, &default_key).await?.is_none() {
-            let account = records::Account {
-                app_id: DEFAULT_APP_ID,
-                owner_uin: DEFAULT_OWNER_UIN.to_owned(),
-                created_ms: 0,
-            };
-            let key = records::Key {
-                secret_id: root.secret_id.clone(),
-                secret_key: root.secret_key.expose().to_owned(),
-                app_id: DEFAULT_APP_ID,
-                owner_uin: DEFAULT_OWNER_UIN.to_owned(),
-                uin: DEFAULT_OWNER_UIN.to_owned(),
-                enabled: true,
-                created_ms: 0,
-                description: String::new(),
-                temporary: None,
-            };
-            let mut batch = Batch::default();
-            batch.put(ACCOUNTS, &default_key, codec::encode(VERSION, &account));
-            batch.put(KEYS, &root.secret_id, codec::encode(VERSION, &key));
-            store.commit(batch).await?;
-            tracing::info!(app_id = DEFAULT_APP_ID, secret_id = %root.secret_id, "created the default account");
-        }
-        let mut state = State {
-            next_uin: 100_000_000_002,
-            next_app_id: DEFAULT_APP_ID + 1,
-            next_policy_id: 200_000_001,
-            next_role: 1,
-            ..State::default()
-        };
-        for (k, bytes) in store.scan(ACCOUNTS, "").await? {
-            let (_, a): (u16, records::Account) = codec::decode_at(ACCOUNTS, &k, &bytes)?;
-            let uin: u64 = a.owner_uin.parse().unwrap_or(0);
-            state.next_uin = state.next_uin.max(uin + 1);
-            state.next_app_id = state.next_app_id.max(a.app_id + 1);
-            state.accounts.insert(
-                a.app_id,
-                Account {
-                    app_id: a.app_id,
-                    owner_uin: a.owner_uin,
-                },
-            );
-        }
-        for (k, bytes) in store.scan(USERS, "").await? {
-            let (_, u): (u16, records::User) = codec::decode_at(USERS, &k, &bytes)?;
-            state.next_uin = state.next_uin.max(u.uin.parse::<u64>().unwrap_or(0) + 1);
-            state.users.insert(u.uin.clone(), u);
-        }
-        for (k, bytes) in store.scan(POLICIES, "").await? {
-            let (_, p): (u16, records::Policy) = codec::decode_at(POLICIES, &k, &bytes)?;
-            state.next_policy_id = state.next_policy_id.max(p.id + 1);
-            let parsed = policy::parse(&p.document).map_err(|e| StoreError::Corrupt {
-                table: POLICIES.to_owned(),
-                key: k.clone(),
-                reason: e.to_string(),
-            })?;
-            state.policies.insert(
-                p.id,
-                PolicyEntry {
-                    rec: p,
-                    parsed: Arc::new(parsed),
-                },
-            );
-        }
-        for (k, bytes) in store.scan(ROLES, "").await? {
-            let (_, r): (u16, records::Role) = codec::decode_at(ROLES, &k, &bytes)?;
-            state.next_role += 1;
-            state.roles.insert(r.role_id.clone(), RoleEntry { rec: r });
-        }
-        for (k, bytes) in store.scan(MFA, "").await? {
-            let (_, m): (u16, records::Mfa) = codec::decode_at(MFA, &k, &bytes)?;
-            state.mfa.insert(m.serial.clone(), m);
-        }
-        for (k, bytes) in store.scan(KEYS, "").await? {
-            let (_, rec): (u16, records::Key) = codec::decode_at(KEYS, &k, &bytes)?;
-            state.put_key(rec);
-        }
-        if !state.keys.contains_key(&root.secret_id) {
-            tracing::warn!(
-                secret_id = %root.secret_id,
-                "the configured root key is not in the store, which keeps the key of its first start"
-            );
-        }
+        let state = load(store.as_ref(), &root).await?;
         Ok(Identity {
             store,
             ids,
             state: RwLock::new(state),
             writer: tokio::sync::Mutex::new(()),
             default_principal: Principal::root(DEFAULT_APP_ID, DEFAULT_OWNER_UIN),
+            root,
         })
+    }
+
+    /// Reloads accounts, users, keys, policies, roles and MFA devices from the store, after
+    /// their tables were cleared or replaced. An empty store gets the default account and
+    /// the configured root key again, as at a first start.
+    ///
+    /// # Errors
+    /// When the store fails or holds a record that does not decode.
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let _writer = self.writer.lock().await;
+        let state = load(self.store.as_ref(), &self.root).await?;
+        *self.state.write() = state;
+        Ok(())
     }
 
     /// The key with that SecretId, if issued (enabled or not).
@@ -1891,6 +1830,96 @@ impl Identity {
         principal.uin.clone_from(&p.uin);
         self.issue(caller, principal, temporary, now_ms).await
     }
+}
+
+/// Reads the identity tables into a fresh [`State`], creating the default account and its root
+/// key first when the store has none.
+async fn load(store: &dyn Store, root: &RootCredential) -> Result<State, StoreError> {
+    let default_key = DEFAULT_APP_ID.to_string();
+    if store.get(ACCOUNTS, &default_key).await?.is_none() {
+        let account = records::Account {
+            app_id: DEFAULT_APP_ID,
+            owner_uin: DEFAULT_OWNER_UIN.to_owned(),
+            created_ms: 0,
+        };
+        let key = records::Key {
+            secret_id: root.secret_id.clone(),
+            secret_key: root.secret_key.expose().to_owned(),
+            app_id: DEFAULT_APP_ID,
+            owner_uin: DEFAULT_OWNER_UIN.to_owned(),
+            uin: DEFAULT_OWNER_UIN.to_owned(),
+            enabled: true,
+            created_ms: 0,
+            description: String::new(),
+            temporary: None,
+        };
+        let mut batch = Batch::default();
+        batch.put(ACCOUNTS, &default_key, codec::encode(VERSION, &account));
+        batch.put(KEYS, &root.secret_id, codec::encode(VERSION, &key));
+        store.commit(batch).await?;
+        tracing::info!(app_id = DEFAULT_APP_ID, secret_id = %root.secret_id, "created the default account");
+    }
+    let mut state = State {
+        next_uin: 100_000_000_002,
+        next_app_id: DEFAULT_APP_ID + 1,
+        next_policy_id: 200_000_001,
+        next_role: 1,
+        ..State::default()
+    };
+    for (k, bytes) in store.scan(ACCOUNTS, "").await? {
+        let (_, a): (u16, records::Account) = codec::decode_at(ACCOUNTS, &k, &bytes)?;
+        let uin: u64 = a.owner_uin.parse().unwrap_or(0);
+        state.next_uin = state.next_uin.max(uin + 1);
+        state.next_app_id = state.next_app_id.max(a.app_id + 1);
+        state.accounts.insert(
+            a.app_id,
+            Account {
+                app_id: a.app_id,
+                owner_uin: a.owner_uin,
+            },
+        );
+    }
+    for (k, bytes) in store.scan(USERS, "").await? {
+        let (_, u): (u16, records::User) = codec::decode_at(USERS, &k, &bytes)?;
+        state.next_uin = state.next_uin.max(u.uin.parse::<u64>().unwrap_or(0) + 1);
+        state.users.insert(u.uin.clone(), u);
+    }
+    for (k, bytes) in store.scan(POLICIES, "").await? {
+        let (_, p): (u16, records::Policy) = codec::decode_at(POLICIES, &k, &bytes)?;
+        state.next_policy_id = state.next_policy_id.max(p.id + 1);
+        let parsed = policy::parse(&p.document).map_err(|e| StoreError::Corrupt {
+            table: POLICIES.to_owned(),
+            key: k.clone(),
+            reason: e.to_string(),
+        })?;
+        state.policies.insert(
+            p.id,
+            PolicyEntry {
+                rec: p,
+                parsed: Arc::new(parsed),
+            },
+        );
+    }
+    for (k, bytes) in store.scan(ROLES, "").await? {
+        let (_, r): (u16, records::Role) = codec::decode_at(ROLES, &k, &bytes)?;
+        state.next_role += 1;
+        state.roles.insert(r.role_id.clone(), RoleEntry { rec: r });
+    }
+    for (k, bytes) in store.scan(MFA, "").await? {
+        let (_, m): (u16, records::Mfa) = codec::decode_at(MFA, &k, &bytes)?;
+        state.mfa.insert(m.serial.clone(), m);
+    }
+    for (k, bytes) in store.scan(KEYS, "").await? {
+        let (_, rec): (u16, records::Key) = codec::decode_at(KEYS, &k, &bytes)?;
+        state.put_key(rec);
+    }
+    if !state.keys.contains_key(&root.secret_id) {
+        tracing::warn!(
+            secret_id = %root.secret_id,
+            "the configured root key is not in the store, which keeps the key of its first start"
+        );
+    }
+    Ok(state)
 }
 
 fn role_arn_matches(arn: &str, role: &records::Role) -> bool {

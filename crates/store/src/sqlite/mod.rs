@@ -236,6 +236,20 @@ impl Store for SqliteStore {
             .submit(Write::Clear(table.map(str::to_owned)))
             .await
     }
+
+    async fn tables(&self) -> Result<Vec<String>> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare_cached("SELECT DISTINCT tbl FROM kv ORDER BY tbl")
+                .map_err(|e| sql_error("prepare tables", &e))?;
+            let rows = statement
+                .query_map([], |row| row.get(0))
+                .map_err(|e| sql_error("tables", &e))?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()
+                .map_err(|e| sql_error("tables", &e))
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

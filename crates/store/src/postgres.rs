@@ -1,0 +1,873 @@
+//! PostgreSQL backend: `--store postgres://user@host:port/db`.
+//!
+//! Layout: two tables in the database's default schema, both named `tclocal_*` so they sit next to
+//! another application's tables without clashing. `tclocal_kv (tbl, key, value)` holds the rows;
+//! `tbl` and `key` are `TEXT COLLATE "C"`, which compares byte-wise, so key order is byte order
+//! exactly as in the other backends whatever the database's default collation; values are `BYTEA`.
+//! `tclocal_schema_version` holds the schema version, moved by the versioned [`MIGRATIONS`] at
+//! open; a database written by a newer tclocal is refused with [`StoreError::SchemaTooNew`].
+//!
+//! One process per database: tclocal keeps hot indexes in memory, so two processes writing one
+//! database would each serve a stale view. [`PgStore::open`] takes a session-level advisory lock
+//! and refuses to open while another session holds it.
+//!
+//! Connection: one `tokio_postgres` client (with its prepared statements) behind a tokio mutex.
+//! Every operation (reads too) takes the mutex, because a read pipelined into another caller's
+//! open transaction would see that transaction's uncommitted rows. Each commit is one transaction, run in a spawned task, so a
+//! caller that stops waiting cannot leave a transaction half sent: it commits or rolls back whole.
+//! When the connection is lost the store answers every call with a [`StoreError::Backend`] naming
+//! the lost connection; restart tclocal to reconnect.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use tokio_postgres::{Client, NoTls, Statement};
+
+use crate::{Batch, Op, Result, Store, StoreError};
+
+/// Key of the advisory lock that marks a database as in use by one tclocal process (the bytes of
+/// "tclocal" as a number). Advisory locks are scoped to one database, so several tclocal processes
+/// can share one server with a database each.
+const ADVISORY_LOCK_KEY: i64 = 0x0074_636C_6F63_616C;
+
+/// How long [`PgStore::open`] keeps trying for the advisory lock before refusing. A process that
+/// has just closed its store (a restart) releases the lock when the server has processed the end
+/// of its session, a moment after the client let go of it; this bridges that moment.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// How long connecting may take before the open fails.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The message of the error [`PgStore::open`] returns while another process holds the database.
+pub const IN_USE_MESSAGE: &str = "another tclocal process uses this database; \
+     sharing one database between processes is not supported yet";
+
+struct Migration {
+    /// What it changes; also names the step in a failed migration's error.
+    description: &'static str,
+    sql: &'static str,
+}
+
+/// Append only; never edit an entry that has shipped. Entry `i` moves a database from version `i`
+/// to `i + 1`.
+const MIGRATIONS: &[Migration] = &[Migration {
+    description: "key-value rows, one table for every service table",
+    // COLLATE "C" makes comparisons and ORDER BY byte-wise, the order every backend scans in.
+    sql: "CREATE TABLE tclocal_kv (
+              tbl   TEXT COLLATE \"C\" NOT NULL,
+              key   TEXT COLLATE \"C\" NOT NULL,
+              value BYTEA NOT NULL,
+              PRIMARY KEY (tbl, key)
+          )",
+}];
+
+/// Schema version this build creates and understands.
+fn supported_version() -> u32 {
+    MIGRATIONS.len() as u32
+}
+
+/// Turns a PostgreSQL error into a [`StoreError::Backend`] naming the operation.
+///
+/// A server error is reduced to its severity, SQLSTATE code and primary message: its DETAIL can
+/// quote a failing row, and rows may hold secret keys. Values are always bound parameters, so the
+/// primary message never carries one.
+fn pg_error(operation: &str, err: &tokio_postgres::Error) -> StoreError {
+    if let Some(db) = err.as_db_error() {
+        return StoreError::Backend(format!(
+            "postgres: {operation}: {} {}: {}",
+            db.severity(),
+            db.code().code(),
+            db.message()
+        ));
+    }
+    if err.is_closed() {
+        return StoreError::Backend(format!(
+            "postgres: {operation}: the connection to the database is closed; restart tclocal to reconnect"
+        ));
+    }
+    match std::error::Error::source(err) {
+        Some(source) => StoreError::Backend(format!("postgres: {operation}: {err}: {source}")),
+        None => StoreError::Backend(format!("postgres: {operation}: {err}")),
+    }
+}
+
+/// `url` with any password replaced by `***`, for logs, errors and `/_tclocal/info`.
+///
+/// Handles URLs (`postgres://user:secret@host/db?password=secret`) and key-value strings
+/// (`host=… password=secret`); anything else comes back unchanged.
+///
+/// ```
+/// use tclocal_store::redact_postgres_url;
+///
+/// assert_eq!(
+///     redact_postgres_url("postgres://me:hunter2@127.0.0.1:5432/db"),
+///     "postgres://me:***@127.0.0.1:5432/db"
+/// );
+/// assert_eq!(redact_postgres_url("postgres://me@127.0.0.1/db"), "postgres://me@127.0.0.1/db");
+/// ```
+pub fn redact_postgres_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        // Key-value form: blank the value of every `password=` pair (quoted or not).
+        return redact_key_value(url);
+    };
+    let (authority_and_path, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (rest, None),
+    };
+    let (authority, path) = match authority_and_path.find('/') {
+        Some(at) => authority_and_path.split_at(at),
+        None => (authority_and_path, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let mut out = format!("{scheme}://{authority}{path}");
+    if let Some(query) = query {
+        let query: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&query.join("&"));
+    }
+    out
+}
+
+fn redact_key_value(conninfo: &str) -> String {
+    let mut out = String::with_capacity(conninfo.len());
+    let mut rest = conninfo;
+    while let Some(at) = rest.find("password") {
+        let (before, after) = rest.split_at(at + "password".len());
+        out.push_str(before);
+        let trimmed = after.trim_start();
+        let Some(value) = trimmed.strip_prefix('=') else {
+            rest = after;
+            continue;
+        };
+        out.push_str("=***");
+        let value = value.trim_start();
+        // Skip the value: quoted (with backslash escapes) or up to the next whitespace.
+        let end = if let Some(quoted) = value.strip_prefix('\'') {
+            let mut escaped = false;
+            let close = quoted
+                .char_indices()
+                .find(|&(_, c)| {
+                    let done = !escaped && c == '\'';
+                    escaped = !escaped && c == '\\';
+                    done
+                })
+                .map_or(quoted.len(), |(i, _)| i + 1);
+            1 + close
+        } else {
+            value.find(char::is_whitespace).unwrap_or(value.len())
+        };
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A [`Store`] in a PostgreSQL database. See the module documentation for the layout.
+///
+/// Dropping the store closes its session, which releases the advisory lock (the server notices a
+/// moment later; [`PgStore::open`] waits that moment out).
+pub struct PgStore {
+    described: String,
+    conn: Arc<Mutex<Conn>>,
+}
+
+/// The session and its prepared statements (prepared once at open, so each call is one round trip
+/// instead of a parse and an execute).
+struct Conn {
+    client: Client,
+    get: Statement,
+    scan_range: Statement,
+    scan_from: Statement,
+    tables: Statement,
+    delete_rows: Statement,
+    upsert_rows: Statement,
+    clear_table: Statement,
+    clear_all: Statement,
+}
+
+impl Conn {
+    async fn prepare(client: Client) -> Result<Self> {
+        let prepare = |sql: &'static str| {
+            let client = &client;
+            async move {
+                client
+                    .prepare(sql)
+                    .await
+                    .map_err(|e| pg_error("prepare statements", &e))
+            }
+        };
+        Ok(Self {
+            get: prepare("SELECT value FROM tclocal_kv WHERE tbl = $1 AND key = $2").await?,
+            scan_range: prepare(
+                "SELECT key, value FROM tclocal_kv
+                 WHERE tbl = $1 AND key >= $2 AND key < $3 ORDER BY key",
+            )
+            .await?,
+            scan_from: prepare(
+                "SELECT key, value FROM tclocal_kv WHERE tbl = $1 AND key >= $2 ORDER BY key",
+            )
+            .await?,
+            tables: prepare("SELECT DISTINCT tbl FROM tclocal_kv ORDER BY tbl").await?,
+            delete_rows: prepare(
+                "DELETE FROM tclocal_kv AS kv
+                 USING UNNEST($1::text[], $2::text[]) AS gone (tbl, key)
+                 WHERE kv.tbl = gone.tbl AND kv.key = gone.key",
+            )
+            .await?,
+            // The net effect has each key once, as ON CONFLICT requires.
+            upsert_rows: prepare(
+                "INSERT INTO tclocal_kv (tbl, key, value)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[])
+                 ON CONFLICT (tbl, key) DO UPDATE SET value = EXCLUDED.value",
+            )
+            .await?,
+            // DELETE rather than TRUNCATE: TRUNCATE takes an exclusive lock and is not MVCC-safe
+            // for readers in other sessions (psql, a backup).
+            clear_table: prepare("DELETE FROM tclocal_kv WHERE tbl = $1").await?,
+            clear_all: prepare("DELETE FROM tclocal_kv").await?,
+            client,
+        })
+    }
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("database", &self.described)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user[:password]@host[:port]/db`, or any
+    /// connection string `tokio-postgres` accepts), without TLS.
+    ///
+    /// Takes the database's tclocal advisory lock, then runs pending schema migrations.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the URL is invalid, the server cannot be reached, or another
+    /// process holds the lock ([`IN_USE_MESSAGE`]); [`StoreError::SchemaTooNew`] for a database
+    /// written by a newer tclocal. Messages show the URL without its password.
+    pub async fn open(url: &str) -> Result<Self> {
+        let described = redact_postgres_url(url);
+        // Open errors name the database (without its password), since the operator picks it.
+        let naming = |err: StoreError| match err {
+            StoreError::Backend(message) => StoreError::Backend(format!("{message} ({described})")),
+            other => other,
+        };
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| naming(pg_error("invalid connection URL", &e)))?;
+        if config.get_application_name().is_none() {
+            config.application_name("tclocal");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let (mut client, connection) = config
+            .connect(NoTls)
+            .await
+            .map_err(|e| naming(pg_error("connect", &e)))?;
+        // The connection task ends by itself when the client is dropped (and the server has closed
+        // the session) or when the connection breaks; the client then reports it as closed.
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+
+        lock_database(&client).await.map_err(naming)?;
+        migrate(&mut client).await.map_err(naming)?;
+        let conn = Conn::prepare(client).await.map_err(naming)?;
+        Ok(Self {
+            // A URL names its scheme already; a key-value string gets one.
+            described: if described.contains("://") {
+                described
+            } else {
+                format!("postgres:{described}")
+            },
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+}
+
+/// Takes the session-level advisory lock, retrying for [`LOCK_WAIT`].
+async fn lock_database(client: &Client) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+    loop {
+        let row = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&ADVISORY_LOCK_KEY])
+            .await
+            .map_err(|e| pg_error("take the advisory lock", &e))?;
+        let locked: bool = row.get(0);
+        if locked {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(StoreError::Backend(IN_USE_MESSAGE.to_owned()));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Brings the database up to [`supported_version`], or refuses it. Runs under the advisory lock,
+/// so no other tclocal migrates at the same time.
+async fn migrate(client: &mut Client) -> Result<()> {
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| pg_error("begin migration", &e))?;
+    // Created only when missing: CREATE TABLE IF NOT EXISTS would still need the CREATE
+    // privilege on the schema, which a role that only uses an existing database may lack.
+    let exists: bool = tx
+        .query_one(
+            "SELECT to_regclass('tclocal_schema_version') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(|e| pg_error("look for the schema version table", &e))?
+        .get(0);
+    if !exists {
+        tx.batch_execute(
+            "CREATE TABLE tclocal_schema_version (
+                 only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+                 version  INTEGER NOT NULL CHECK (version >= 0)
+             )",
+        )
+        .await
+        .map_err(|e| pg_error("create the schema version table", &e))?;
+    }
+    let row = tx
+        .query_opt("SELECT version FROM tclocal_schema_version", &[])
+        .await
+        .map_err(|e| pg_error("read the schema version", &e))?;
+    let found = match row {
+        Some(row) => {
+            let raw: i32 = row.get(0);
+            u32::try_from(raw).map_err(|_| {
+                StoreError::Backend(format!(
+                    "postgres: the database has an invalid schema version {raw}"
+                ))
+            })?
+        }
+        None => 0,
+    };
+    let supported = supported_version();
+    if found > supported {
+        return Err(StoreError::SchemaTooNew { found, supported });
+    }
+    if found == supported {
+        return tx
+            .commit()
+            .await
+            .map_err(|e| pg_error("commit migration", &e));
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let to = index + 1;
+        tx.batch_execute(migration.sql).await.map_err(|e| {
+            let step = format!("migrate schema to version {to} ({})", migration.description);
+            pg_error(&step, &e)
+        })?;
+    }
+    let version = i32::try_from(supported)
+        .map_err(|_| StoreError::Backend("postgres: schema version out of range".to_owned()))?;
+    tx.execute(
+        "INSERT INTO tclocal_schema_version (only_row, version) VALUES (TRUE, $1)
+         ON CONFLICT (only_row) DO UPDATE SET version = EXCLUDED.version",
+        &[&version],
+    )
+    .await
+    .map_err(|e| pg_error("write the schema version", &e))?;
+    tx.commit()
+        .await
+        .map_err(|e| pg_error("commit migration", &e))
+}
+
+/// The smallest string greater than every string that starts with `prefix`, or `None` when no
+/// such bound exists, so a prefix scan is an index range rather than a `LIKE` (which would treat
+/// `%` and `_` in keys as wildcards).
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        // UTF-8 byte order is code-point order, so the next code point (skipping the surrogate
+        // gap) is the next string in the "C" collation too.
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            other => char::from_u32(u32::from(other) + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// PostgreSQL text cannot hold NUL; say so plainly instead of passing the server's encoding error
+/// on. Names the table (never a key's or value's content).
+fn check_text(table: &str, key: &str) -> Result<()> {
+    if table.contains('\0') || key.contains('\0') {
+        return Err(StoreError::Backend(format!(
+            "postgres: table names and keys cannot contain NUL characters (table {:?})",
+            table.replace('\0', "\\0")
+        )));
+    }
+    Ok(())
+}
+
+/// The net effect of a batch: for each (table, key) the last op wins, so one multi-row upsert and
+/// one multi-row delete apply it (an upsert cannot touch the same row twice).
+struct NetEffect {
+    put_tables: Vec<String>,
+    put_keys: Vec<String>,
+    put_values: Vec<Vec<u8>>,
+    delete_tables: Vec<String>,
+    delete_keys: Vec<String>,
+}
+
+impl NetEffect {
+    fn of(batch: Batch) -> Result<Self> {
+        let mut last: HashMap<(String, String), Option<Vec<u8>>> = HashMap::new();
+        let mut order = Vec::new();
+        for op in batch.into_ops() {
+            check_text(op.table(), op.key())?;
+            let (id, value) = match op {
+                Op::Put { table, key, value } => ((table, key), Some(value)),
+                Op::Delete { table, key } => ((table, key), None),
+            };
+            if !last.contains_key(&id) {
+                order.push(id.clone());
+            }
+            last.insert(id, value);
+        }
+        let mut effect = Self {
+            put_tables: Vec::new(),
+            put_keys: Vec::new(),
+            put_values: Vec::new(),
+            delete_tables: Vec::new(),
+            delete_keys: Vec::new(),
+        };
+        for id in order {
+            let value = last.remove(&id).flatten();
+            let (table, key) = id;
+            match value {
+                Some(value) => {
+                    effect.put_tables.push(table);
+                    effect.put_keys.push(key);
+                    effect.put_values.push(value);
+                }
+                None => {
+                    effect.delete_tables.push(table);
+                    effect.delete_keys.push(key);
+                }
+            }
+        }
+        Ok(effect)
+    }
+}
+
+/// Applies `effect` in one transaction.
+async fn apply(conn: &mut Conn, effect: NetEffect) -> Result<()> {
+    let tx = conn
+        .client
+        .transaction()
+        .await
+        .map_err(|e| pg_error("begin commit", &e))?;
+    if !effect.delete_keys.is_empty() {
+        tx.execute(
+            &conn.delete_rows,
+            &[&effect.delete_tables, &effect.delete_keys],
+        )
+        .await
+        .map_err(|e| pg_error("delete rows", &e))?;
+    }
+    if !effect.put_keys.is_empty() {
+        tx.execute(
+            &conn.upsert_rows,
+            &[&effect.put_tables, &effect.put_keys, &effect.put_values],
+        )
+        .await
+        .map_err(|e| pg_error("write rows", &e))?;
+    }
+    tx.commit().await.map_err(|e| pg_error("commit", &e))
+}
+
+/// A write that runs in its own task (see [`PgStore::write`]).
+enum Write {
+    Apply(NetEffect),
+    Clear(Option<String>),
+}
+
+/// Empties one table, or all of them, in one statement.
+async fn clear(conn: &Conn, table: Option<&str>) -> Result<()> {
+    match table {
+        Some(table) => conn.client.execute(&conn.clear_table, &[&table]).await,
+        None => conn.client.execute(&conn.clear_all, &[]).await,
+    }
+    .map(drop)
+    .map_err(|e| pg_error("clear", &e))
+}
+
+impl PgStore {
+    /// Runs `write` on the session in a spawned task, so it finishes (commits or rolls back
+    /// whole) even when the caller stops waiting.
+    async fn write(&self, write: Write) -> Result<()> {
+        let conn = Arc::clone(&self.conn);
+        tokio::spawn(async move {
+            let mut conn = conn.lock().await;
+            match write {
+                Write::Apply(effect) => apply(&mut conn, effect).await,
+                Write::Clear(table) => clear(&conn, table.as_deref()).await,
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("postgres: write task failed: {e}")))?
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    fn describe(&self) -> String {
+        self.described.clone()
+    }
+
+    async fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        check_text(table, key)?;
+        let conn = self.conn.lock().await;
+        let row = conn
+            .client
+            .query_opt(&conn.get, &[&table, &key])
+            .await
+            .map_err(|e| pg_error("get", &e))?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    async fn scan(&self, table: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        check_text(table, prefix)?;
+        let conn = self.conn.lock().await;
+        let rows = match prefix_upper_bound(prefix) {
+            Some(bound) => {
+                conn.client
+                    .query(&conn.scan_range, &[&table, &prefix, &bound])
+                    .await
+            }
+            None => conn.client.query(&conn.scan_from, &[&table, &prefix]).await,
+        }
+        .map_err(|e| pg_error("scan", &e))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect())
+    }
+
+    async fn commit(&self, batch: Batch) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let effect = NetEffect::of(batch)?;
+        self.write(Write::Apply(effect)).await
+    }
+
+    async fn clear(&self, table: Option<&str>) -> Result<()> {
+        self.write(Write::Clear(table.map(str::to_owned))).await
+    }
+
+    async fn tables(&self) -> Result<Vec<String>> {
+        let conn = self.conn.lock().await;
+        let rows = conn
+            .client
+            .query(&conn.tables, &[])
+            .await
+            .map_err(|e| pg_error("tables", &e))?;
+        Ok(rows.into_iter().map(|row| row.get(0)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testsuite;
+
+    /// Where the PostgreSQL tests connect; `scripts/postgres.sh` sets it.
+    const URL_VAR: &str = "TCLOCAL_TEST_POSTGRES_URL";
+
+    /// The test database's URL, or `None` (after saying the test is skipped) when unset.
+    fn test_url(test: &str) -> Option<String> {
+        match std::env::var(URL_VAR) {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ => {
+                println!("{test}: skipped: {URL_VAR} is not set (scripts/postgres.sh sets it)");
+                None
+            }
+        }
+    }
+
+    /// The tests share one database and its advisory lock, so they take turns.
+    static SERIAL: Mutex<()> = Mutex::const_new(());
+
+    /// Drops the test tables, so a test starts from a database tclocal never saw.
+    async fn drop_schema(url: &str) {
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
+        let task = tokio::spawn(connection);
+        client
+            .batch_execute(
+                "DROP TABLE IF EXISTS tclocal_kv; DROP TABLE IF EXISTS tclocal_schema_version;",
+            )
+            .await
+            .unwrap();
+        drop(client);
+        let _ = task.await;
+    }
+
+    /// Runs `sql` on a separate session.
+    async fn execute(url: &str, sql: &str) {
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
+        let task = tokio::spawn(connection);
+        client.batch_execute(sql).await.unwrap();
+        drop(client);
+        let _ = task.await;
+    }
+
+    /// The PostgreSQL backend passes the shared conformance suite.
+    #[tokio::test]
+    async fn conformance() {
+        let Some(url) = test_url("postgres::tests::conformance") else {
+            return;
+        };
+        let _serial = SERIAL.lock().await;
+        drop_schema(&url).await;
+        let store = PgStore::open(&url).await.unwrap();
+        testsuite::conformance(&store).await;
+    }
+
+    /// The suite also holds on a multi-threaded runtime, and parallel tasks' commits all land.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn conformance_multi_thread() {
+        let Some(url) = test_url("postgres::tests::conformance_multi_thread") else {
+            return;
+        };
+        let _serial = SERIAL.lock().await;
+        let store = Arc::new(PgStore::open(&url).await.unwrap());
+        testsuite::conformance(store.as_ref()).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for task in 0..16 {
+            let store = Arc::clone(&store);
+            tasks.spawn(async move {
+                for i in 0..10 {
+                    let mut batch = Batch::new();
+                    batch.put("load", format!("t{task:02}/{i:02}"), vec![1]);
+                    batch.put("load.index", format!("t{task:02}/{i:02}"), vec![2]);
+                    store.commit(batch).await.unwrap();
+                }
+            });
+        }
+        while let Some(result) = tasks.join_next().await {
+            result.unwrap();
+        }
+        assert_eq!(store.scan("load", "").await.unwrap().len(), 160);
+        assert_eq!(store.scan("load.index", "t03/").await.unwrap().len(), 10);
+        store.clear(None).await.unwrap();
+    }
+
+    /// A second open of the same database is refused with a clear message while the first store is
+    /// open, and succeeds once it is closed; committed data is there after reopening.
+    #[tokio::test]
+    async fn one_process_per_database_and_reopen_sees_commits() {
+        let Some(url) =
+            test_url("postgres::tests::one_process_per_database_and_reopen_sees_commits")
+        else {
+            return;
+        };
+        let _serial = SERIAL.lock().await;
+        let first = PgStore::open(&url).await.unwrap();
+        first.clear(None).await.unwrap();
+        let mut batch = Batch::new();
+        batch.put("cvm.instances", "ins-1", b"one".to_vec());
+        batch.put("cvm.instances", "ins-2", b"two".to_vec());
+        first.commit(batch).await.unwrap();
+        let mut batch = Batch::new();
+        batch.delete("cvm.instances", "ins-2");
+        first.commit(batch).await.unwrap();
+
+        let err = PgStore::open(&url).await.unwrap_err();
+        assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains(IN_USE_MESSAGE), "{message}");
+        assert!(message.contains("another tclocal process"), "{message}");
+        // The first store is unaffected by the refused open.
+        assert_eq!(
+            first.get("cvm.instances", "ins-1").await.unwrap(),
+            Some(b"one".to_vec())
+        );
+
+        drop(first);
+        let second = PgStore::open(&url).await.unwrap();
+        assert_eq!(
+            second.scan("cvm.instances", "").await.unwrap(),
+            vec![("ins-1".to_owned(), b"one".to_vec())]
+        );
+        assert!(
+            second.describe().starts_with("postgres://"),
+            "{}",
+            second.describe()
+        );
+        second.clear(None).await.unwrap();
+    }
+
+    /// A database whose schema version is above this build's is refused, and left untouched.
+    #[tokio::test]
+    async fn refuses_newer_schema() {
+        let Some(url) = test_url("postgres::tests::refuses_newer_schema") else {
+            return;
+        };
+        let _serial = SERIAL.lock().await;
+        drop(PgStore::open(&url).await.unwrap());
+        let future = supported_version() + 1;
+        execute(
+            &url,
+            &format!("UPDATE tclocal_schema_version SET version = {future}"),
+        )
+        .await;
+        let err = PgStore::open(&url).await.unwrap_err();
+        assert_eq!(
+            err,
+            StoreError::SchemaTooNew {
+                found: future,
+                supported: supported_version()
+            }
+        );
+        execute(
+            &url,
+            &format!(
+                "UPDATE tclocal_schema_version SET version = {}",
+                supported_version()
+            ),
+        )
+        .await;
+        drop(PgStore::open(&url).await.unwrap());
+    }
+
+    /// Migrating a fresh database creates the tables and records the newest version; opening it
+    /// again keeps its rows.
+    #[tokio::test]
+    async fn migrates_a_fresh_database() {
+        let Some(url) = test_url("postgres::tests::migrates_a_fresh_database") else {
+            return;
+        };
+        let _serial = SERIAL.lock().await;
+        drop_schema(&url).await;
+        let store = PgStore::open(&url).await.unwrap();
+        let mut batch = Batch::new();
+        batch.put("t", "k", vec![7]);
+        store.commit(batch).await.unwrap();
+        let version: i32 = {
+            let conn = store.conn.lock().await;
+            conn.client
+                .query_one("SELECT version FROM tclocal_schema_version", &[])
+                .await
+                .unwrap()
+                .get(0)
+        };
+        assert_eq!(version as u32, supported_version());
+        drop(store);
+        let store = PgStore::open(&url).await.unwrap();
+        assert_eq!(store.get("t", "k").await.unwrap(), Some(vec![7]));
+        store.clear(None).await.unwrap();
+    }
+
+    /// A NUL in a key is refused before it reaches the server, without quoting the key.
+    #[tokio::test]
+    async fn nul_in_key_is_a_clear_error() {
+        let Some(url) = test_url("postgres::tests::nul_in_key_is_a_clear_error") else {
+            return;
+        };
+        let _serial = SERIAL.lock().await;
+        let store = PgStore::open(&url).await.unwrap();
+        let mut batch = Batch::new();
+        batch.put("t", "secret\0key", vec![1]);
+        let err = store.commit(batch).await.unwrap_err();
+        assert!(err.to_string().contains("NUL"), "{err}");
+        assert!(!err.to_string().contains("secret"), "{err}");
+    }
+
+    /// A server that does not answer gives a Backend error that names the URL without its password.
+    #[tokio::test]
+    async fn unreachable_server_error_hides_the_password() {
+        // Port 1 on loopback: nothing listens there.
+        let err = PgStore::open("postgres://me:hunter2@127.0.0.1:1/db")
+            .await
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+        assert!(message.contains("postgres: connect"), "{message}");
+        assert!(
+            message.contains("postgres://me:***@127.0.0.1:1/db"),
+            "{message}"
+        );
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+
+    /// Passwords are redacted in every form a connection string can carry them.
+    #[test]
+    fn redacts_passwords() {
+        for (url, expected) in [
+            ("postgres://u:p@h:5432/db", "postgres://u:***@h:5432/db"),
+            ("postgresql://u:p%40x@h/db", "postgresql://u:***@h/db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            (
+                "postgres://h/db?password=p&sslmode=disable",
+                "postgres://h/db?password=***&sslmode=disable",
+            ),
+            ("postgres://u:p@h", "postgres://u:***@h"),
+            ("host=h password=p user=u", "host=h password=*** user=u"),
+            (
+                "host=h password = 'a b\\' c' user=u",
+                "host=h password=*** user=u",
+            ),
+        ] {
+            assert_eq!(redact_postgres_url(url), expected, "{url}");
+        }
+    }
+
+    /// Bounds for prefix scans, including the surrogate gap and the largest code point.
+    #[test]
+    fn upper_bounds() {
+        assert_eq!(prefix_upper_bound(""), None);
+        assert_eq!(prefix_upper_bound("ab").as_deref(), Some("ac"));
+        assert_eq!(
+            prefix_upper_bound("a\u{D7FF}").as_deref(),
+            Some("a\u{E000}")
+        );
+        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
+    }
+
+    /// The last op on a key wins, and each key appears once in the net effect.
+    #[test]
+    fn net_effect_keeps_the_last_op() {
+        let mut batch = Batch::new();
+        batch
+            .put("t", "a", vec![1])
+            .put("t", "b", vec![2])
+            .delete("t", "a")
+            .put("t", "b", vec![3])
+            .put("u", "a", vec![4]);
+        let effect = NetEffect::of(batch).unwrap();
+        assert_eq!(effect.put_tables, ["t", "u"]);
+        assert_eq!(effect.put_keys, ["b", "a"]);
+        assert_eq!(effect.put_values, [vec![3], vec![4]]);
+        assert_eq!(effect.delete_tables, ["t"]);
+        assert_eq!(effect.delete_keys, ["a"]);
+    }
+}
