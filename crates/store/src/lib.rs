@@ -71,3 +71,44 @@ pub trait Store: Send + Sync + 'static {
     /// The names of the tables that hold at least one row, in byte order (snapshots walk them).
     async fn tables(&self) -> Result<Vec<String>>;
 }
+
+/// The smallest string greater than every string that starts with `prefix`, or `None` when no
+/// such bound exists. Lets a SQL backend scan a prefix as an index range (`key >= prefix AND
+/// key < bound`) rather than a `LIKE`, which would treat `%` and `_` in keys as wildcards.
+pub(crate) fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        // UTF-8 byte order is code-point order, so the next code point (skipping the surrogate
+        // gap) is the next string in byte order: SQLite's BINARY and PostgreSQL's "C" collation.
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            other => char::from_u32(u32::from(other) + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_upper_bound;
+
+    /// Bounds for prefix scans, including the surrogate gap and the largest code point.
+    #[test]
+    fn upper_bounds() {
+        assert_eq!(prefix_upper_bound(""), None);
+        assert_eq!(prefix_upper_bound("ab").as_deref(), Some("ac"));
+        assert_eq!(
+            prefix_upper_bound("a\u{D7FF}").as_deref(),
+            Some("a\u{E000}")
+        );
+        assert_eq!(
+            prefix_upper_bound("a\u{10FFFF}\u{10FFFF}").as_deref(),
+            Some("b")
+        );
+        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
+    }
+}

@@ -25,7 +25,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, NoTls, Statement};
 
-use crate::{Batch, Op, Result, Store, StoreError};
+use crate::{Batch, Op, Result, Store, StoreError, prefix_upper_bound};
 
 /// Key of the advisory lock that marks a database as in use by one tclocal process (the bytes of
 /// "tclocal" as a number). Advisory locks are scoped to one database, so several tclocal processes
@@ -393,26 +393,6 @@ async fn migrate(client: &mut Client) -> Result<()> {
     tx.commit()
         .await
         .map_err(|e| pg_error("commit migration", &e))
-}
-
-/// The smallest string greater than every string that starts with `prefix`, or `None` when no
-/// such bound exists, so a prefix scan is an index range rather than a `LIKE` (which would treat
-/// `%` and `_` in keys as wildcards).
-fn prefix_upper_bound(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(last) = chars.pop() {
-        // UTF-8 byte order is code-point order, so the next code point (skipping the surrogate
-        // gap) is the next string in the "C" collation too.
-        let next = match last {
-            '\u{D7FF}' => Some('\u{E000}'),
-            other => char::from_u32(u32::from(other) + 1),
-        };
-        if let Some(next) = next {
-            chars.push(next);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
 }
 
 /// PostgreSQL text cannot hold NUL; say so plainly instead of passing the server's encoding error
@@ -839,18 +819,6 @@ mod tests {
         ] {
             assert_eq!(redact_postgres_url(url), expected, "{url}");
         }
-    }
-
-    /// Bounds for prefix scans, including the surrogate gap and the largest code point.
-    #[test]
-    fn upper_bounds() {
-        assert_eq!(prefix_upper_bound(""), None);
-        assert_eq!(prefix_upper_bound("ab").as_deref(), Some("ac"));
-        assert_eq!(
-            prefix_upper_bound("a\u{D7FF}").as_deref(),
-            Some("a\u{E000}")
-        );
-        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
     }
 
     /// The last op on a key wins, and each key appears once in the net effect.

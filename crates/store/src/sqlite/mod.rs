@@ -19,7 +19,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::{Batch, Result, Store, StoreError};
+use crate::{Batch, Result, Store, StoreError, prefix_upper_bound};
 use writer::{Write, Writer};
 
 pub use writer::CommitStats;
@@ -150,26 +150,6 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Backend(format!("sqlite: read task failed: {e}")))?
     }
-}
-
-/// The smallest string greater than every string that starts with `prefix`, or `None` when no
-/// such bound exists. Lets a prefix scan be an index range (`key >= prefix AND key < bound`) rather
-/// than a `LIKE`, which would treat `%` and `_` in keys as wildcards.
-fn prefix_upper_bound(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(last) = chars.pop() {
-        // UTF-8 byte order is code-point order, so the next code point (skipping the surrogate
-        // gap) is the next string in SQLite's BINARY collation too.
-        let next = match last {
-            '\u{D7FF}' => Some('\u{E000}'),
-            other => char::from_u32(u32::from(other) + 1),
-        };
-        if let Some(next) = next {
-            chars.push(next);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
 }
 
 fn read_rows(
@@ -420,22 +400,6 @@ mod tests {
         assert_eq!(stats.commits, 64 * 20);
         assert!(stats.transactions <= stats.commits);
         assert_eq!(store.scan("load", "").await.unwrap().len(), 64 * 20);
-    }
-
-    /// Bounds for prefix scans, including the surrogate gap and the largest code point.
-    #[test]
-    fn upper_bounds() {
-        assert_eq!(prefix_upper_bound(""), None);
-        assert_eq!(prefix_upper_bound("ab").as_deref(), Some("ac"));
-        assert_eq!(
-            prefix_upper_bound("a\u{D7FF}").as_deref(),
-            Some("a\u{E000}")
-        );
-        assert_eq!(
-            prefix_upper_bound("a\u{10FFFF}\u{10FFFF}").as_deref(),
-            Some("b")
-        );
-        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
     }
 
     /// Environment variable that turns `crash_child` into the child half of `survives_abort`.
