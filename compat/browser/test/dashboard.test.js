@@ -316,10 +316,16 @@ describe("dashboard with --admin-token", () => {
   });
 
   test("the control plane refuses calls without the token", async () => {
-    for (const p of ["/info", "/resources", "/requests", "/faults", "/clock", "/ui/", "/ui/app.js"]) {
+    for (const p of ["/info", "/resources", "/requests", "/faults", "/clock", "/state", "/ui/"]) {
       const res = await control(server, "GET", p);
       assert.equal(res.status, 401, `GET ${p} without the token`);
     }
+    // The script and the stylesheet hold no data and stay open, so <script src> needs no token.
+    for (const p of ["/ui/app.js", "/ui/style.css", "/health", "/ready"]) {
+      const res = await control(server, "GET", p);
+      assert.equal(res.status, 200, `GET ${p} without the token`);
+    }
+    assert.equal((await control(server, "POST", "/reset")).status, 401);
     assert.equal((await control(server, "GET", "/info", { token: "wrong" })).status, 401);
     assert.equal((await control(server, "POST", "/faults", { json: { code: "InternalError" } })).status, 401);
     assert.equal((await control(server, "GET", "/info", { token: TOKEN })).status, 200);
