@@ -27,6 +27,9 @@ export TCLOCAL_BIN="${TCLOCAL_BIN:-$PWD/target/debug/tclocal}"
 step "generated SDK code is up to date"
 cargo run -q -p xtask --locked -- codegen --check
 
+step "benchmark smoke run (seconds; no targets asserted)"
+scripts/bench-smoke.sh
+
 step "official SDK compatibility suites"
 scripts/compat.sh
 

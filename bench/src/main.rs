@@ -198,6 +198,7 @@ fn main() -> ExitCode {
             }));
             println!("{}", outcome.summary());
             println!("iterations/s {:.0}", outcome.ips());
+            println!("answered {}", outcome.answered);
             if outcome.errors == 0 {
                 ExitCode::SUCCESS
             } else {

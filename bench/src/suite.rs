@@ -80,8 +80,10 @@ pub(crate) struct Results {
     pub(crate) tclocal_di: Option<Measured>,
     pub(crate) tclocal_rt: Option<Measured>,
     pub(crate) moto_rt: Option<Measured>,
-    pub(crate) flat_small: Option<Measured>,
-    pub(crate) flat_large: Option<Measured>,
+    /// Flat cost rounds with the base account (alternating with the large one).
+    pub(crate) flat_small: Vec<Measured>,
+    /// Flat cost rounds with the large account.
+    pub(crate) flat_large: Vec<Measured>,
     pub(crate) base_populate: Duration,
     pub(crate) large_populate: Duration,
     pub(crate) moto_populate: Duration,
@@ -389,21 +391,6 @@ pub(crate) async fn run(s: &Settings) -> Result<Results, String> {
         )
         .await?,
     );
-    let small = Mix::Repeat {
-        action: "DescribeInstancesStatus",
-        body: status_body(&spread(&ids, 100)),
-    };
-    r.flat_small = Some(
-        measure(
-            s,
-            &mut tclocal,
-            tapi.clone(),
-            small,
-            s.read_connections,
-            &format!("DescribeInstancesStatus, 100 ids, {} in account", ids.len()),
-        )
-        .await?,
-    );
     r.tclocal_rt = Some(
         measure(
             s,
@@ -431,21 +418,51 @@ pub(crate) async fn run(s: &Settings) -> Result<Results, String> {
         more,
         r.large_populate.as_secs_f64()
     );
-    let large = Mix::Repeat {
+    // Flat cost: a second tclocal holds a base-size account; the two are measured in turn,
+    // twice each, so a disturbance of the machine during one window shows as a spread
+    // between rounds instead of a false ratio.
+    let small_data = work.join("tclocal-small");
+    let mut small = start_tclocal(s, &small_data, &work.join("tclocal-small.log"))?;
+    small.wait_ready("/_tclocal/ready", Some(200), Duration::from_secs(60))?;
+    let small_ids = populate_tclocal(&small, 0, s.base_instances).await?;
+    let small_api = tc3(&small);
+    let small_mix = Mix::Repeat {
+        action: "DescribeInstancesStatus",
+        body: status_body(&spread(&small_ids, 100)),
+    };
+    let large_mix = Mix::Repeat {
         action: "DescribeInstancesStatus",
         body: status_body(&spread(&ids, 100)),
     };
-    r.flat_large = Some(
-        measure(
-            s,
-            &mut tclocal,
-            tapi.clone(),
-            large,
-            s.read_connections,
-            &format!("DescribeInstancesStatus, 100 ids, {} in account", ids.len()),
-        )
-        .await?,
-    );
+    println!("flat cost: DescribeInstancesStatus naming 100 ids, two rounds");
+    for round in 1..=2 {
+        r.flat_small.push(
+            measure(
+                s,
+                &mut small,
+                small_api.clone(),
+                small_mix.clone(),
+                s.read_connections,
+                &format!(
+                    "round {round}: {} instances in the account",
+                    small_ids.len()
+                ),
+            )
+            .await?,
+        );
+        r.flat_large.push(
+            measure(
+                s,
+                &mut tclocal,
+                tapi.clone(),
+                large_mix.clone(),
+                s.read_connections,
+                &format!("round {round}: {} instances in the account", ids.len()),
+            )
+            .await?,
+        );
+    }
+    small.stop();
     tokio::time::sleep(Duration::from_millis(500)).await;
     r.rss_large_running = tclocal.rss_bytes().unwrap_or(0);
     println!(
@@ -504,11 +521,11 @@ pub(crate) async fn run(s: &Settings) -> Result<Results, String> {
         &r.tclocal_di,
         &r.tclocal_rt,
         &r.moto_rt,
-        &r.flat_small,
-        &r.flat_large,
     ]
     .iter()
     .filter_map(|m| m.as_ref())
+    .chain(r.flat_small.iter())
+    .chain(r.flat_large.iter())
     .map(|m| m.outcome.errors)
     .sum();
     r.load_after = loadavg();
