@@ -901,39 +901,31 @@ impl Cvm {
         let (offset, limit) = page(p)?;
         let inner = self.state.read(now(cx));
         let scope = inner.scope(&scope_key(cx));
-        let matched: Vec<&Instance> = if ids.is_empty() {
-            scope.map(|s| s.iter().collect()).unwrap_or_default()
+        let status = |i: &Instance| json!({"InstanceId": i.id, "InstanceState": i.state.as_str()});
+        // Without ids only the page is visited: the count comes from the scope, so the cost
+        // does not grow with the account.
+        let (total, set): (usize, Vec<Value>) = if ids.is_empty() {
+            let set = scope
+                .map(|s| s.iter().skip(offset).take(limit).map(status).collect())
+                .unwrap_or_default();
+            (scope.map_or(0, Scope::len), set)
         } else {
-            ids.iter()
+            let matched: Vec<&Instance> = ids
+                .iter()
                 .filter_map(|id| scope.and_then(|s| s.get(id)))
-                .collect()
-        };
-        let total = if ids.is_empty() {
-            scope.map_or(0, Scope::len)
-        } else {
-            matched.len()
-        };
-        let set: Vec<Value> = if ids.is_empty() {
-            scope
-                .map(|s| {
-                    s.iter()
-                        .skip(offset)
-                        .take(limit)
-                        .map(|i| json!({"InstanceId": i.id, "InstanceState": i.state.as_str()}))
-                        .collect()
-                })
-                .unwrap_or_default()
-        } else {
-            matched
+                .collect();
+            let set = matched
                 .iter()
                 .skip(offset)
                 .take(limit)
-                .map(|i| json!({"InstanceId": i.id, "InstanceState": i.state.as_str()}))
-                .collect()
+                .map(|i| status(i))
+                .collect();
+            (matched.len(), set)
         };
-        Ok(super::object(
-            json!({"TotalCount": total, "InstanceStatusSet": set}),
-        ))
+        let mut out = Map::new();
+        out.insert("TotalCount".to_owned(), total.into());
+        out.insert("InstanceStatusSet".to_owned(), Value::Array(set));
+        Ok(out)
     }
 
     pub(crate) fn describe_instances(
