@@ -2,28 +2,24 @@
 //! it, with credentials from flags, the environment and a tccli profile.
 
 use std::path::Path;
-use std::process::{Child, Command, Output};
+use std::process::{Command, Output};
 
 const DEV_ID: &str = "AKIDtclocalDevelopmentKey00000000000";
 const DEV_KEY: &str = "tclocalDevelopmentSecretKey00000";
 
 /// A `tclocal serve --ephemeral` child, killed when dropped.
 struct Serve {
-    child: Child,
+    _child: crate::Served,
     endpoint: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Serve {
     fn start(home: &Path) -> Serve {
         let (child, endpoint) = crate::spawn_serve(&["--ephemeral"], home);
-        Serve { child, endpoint }
+        Serve {
+            _child: child,
+            endpoint,
+        }
     }
 }
 
