@@ -51,7 +51,7 @@ fn instance_ids(home: &Path, ep: &str) -> Vec<String> {
 }
 
 /// Save, reset and load from the command line bring the instances back; a file that is not
-/// a snapshot is refused with the server's reason and exit code 1.
+/// a snapshot is refused with the server's reason and exit code 1, a missing file with 2.
 #[test]
 fn state_save_reset_and_load_from_the_command_line() {
     let home = tempfile::tempdir().unwrap();
@@ -106,5 +106,16 @@ fn state_save_reset_and_load_from_the_command_line() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not a tclocal state file"), "{stderr}");
+    let missing = home.path().join("missing.json");
+    let out = tclocal(
+        home.path(),
+        &["state", "load", missing.to_str().unwrap(), "--endpoint", ep],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unreadable file is a usage error"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.json"));
     child.kill();
 }

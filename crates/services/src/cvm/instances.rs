@@ -603,12 +603,7 @@ impl Cvm {
         let ids = instance_ids(p)?;
         let after = self.settings.timings.start_ms;
         self.transition(cx, &ids, |inst| {
-            if inst.state != State::Stopped {
-                return Err(CvmError::WrongState {
-                    id: inst.id.clone(),
-                    state: inst.state,
-                });
-            }
+            require_state(inst, State::Stopped)?;
             let mut next = Cvm::moving(
                 cx,
                 inst,
@@ -629,10 +624,7 @@ impl Cvm {
         p: &Map<String, Value>,
     ) -> Result<Map<String, Value>> {
         let ids = instance_ids(p)?;
-        let stop_type = str_of(p, "StopType").unwrap_or("SOFT");
-        if !["SOFT", "HARD", "SOFT_FIRST"].contains(&stop_type) {
-            return Err(CvmError::Invalid("StopType".to_owned()));
-        }
+        let stop_type = stop_type(p)?;
         let mode = str_of(p, "StoppedMode").unwrap_or("KEEP_CHARGING");
         if !["KEEP_CHARGING", "STOP_CHARGING"].contains(&mode) {
             return Err(CvmError::Invalid("StoppedMode".to_owned()));
@@ -644,12 +636,7 @@ impl Cvm {
             self.settings.timings.stop_ms
         };
         self.transition(cx, &ids, |inst| {
-            if inst.state != State::Running {
-                return Err(CvmError::WrongState {
-                    id: inst.id.clone(),
-                    state: inst.state,
-                });
-            }
+            require_state(inst, State::Running)?;
             if mode == "STOP_CHARGING" && inst.charge_type != "POSTPAID_BY_HOUR" {
                 return Err(CvmError::StopChargingNotSupported(inst.id.clone()));
             }
@@ -673,18 +660,11 @@ impl Cvm {
         p: &Map<String, Value>,
     ) -> Result<Map<String, Value>> {
         let ids = instance_ids(p)?;
-        let stop_type = str_of(p, "StopType").unwrap_or("SOFT");
-        if !["SOFT", "HARD", "SOFT_FIRST"].contains(&stop_type) {
-            return Err(CvmError::Invalid("StopType".to_owned()));
-        }
+        // Validated only: a reboot takes as long whatever its StopType.
+        stop_type(p)?;
         let after = self.settings.timings.reboot_ms;
         self.transition(cx, &ids, |inst| {
-            if inst.state != State::Running {
-                return Err(CvmError::WrongState {
-                    id: inst.id.clone(),
-                    state: inst.state,
-                });
-            }
+            require_state(inst, State::Running)?;
             Ok(Cvm::moving(
                 cx,
                 inst,
@@ -1162,6 +1142,28 @@ fn select<'a>(
             }
             (total, page)
         }
+    }
+}
+
+/// `StopType` of StopInstances and RebootInstances: SOFT (the default), HARD or SOFT_FIRST.
+fn stop_type(p: &Map<String, Value>) -> Result<&str> {
+    let stop_type = str_of(p, "StopType").unwrap_or("SOFT");
+    if ["SOFT", "HARD", "SOFT_FIRST"].contains(&stop_type) {
+        Ok(stop_type)
+    } else {
+        Err(CvmError::Invalid("StopType".to_owned()))
+    }
+}
+
+/// An action that needs the instance in `state` refuses every other state by name.
+fn require_state(inst: &Instance, state: State) -> Result<()> {
+    if inst.state == state {
+        Ok(())
+    } else {
+        Err(CvmError::WrongState {
+            id: inst.id.clone(),
+            state: inst.state,
+        })
     }
 }
 
