@@ -35,7 +35,8 @@ enum Command {
     Faults(crate::admin::FaultsOpts),
     /// Save the state of a running tclocal to a file, or load one into it (control plane).
     State(crate::admin::StateOpts),
-    /// Empty the state of a running tclocal: everything, or one service (control plane).
+    /// Empty the state of a running tclocal: everything, one service, or one account
+    /// (control plane).
     Reset(crate::admin::ResetOpts),
     /// Print the variables that send unmodified tools to `tclocal serve --tls`
     /// (`eval "$(tclocal env)"`): proxy, CA bundle, development key, region.

@@ -16,6 +16,7 @@ use tclocal_store::{MemoryStore, PgStore, SqliteOptions, SqliteStore, Store, Sto
 use tclocal_wire::clock::{Clock, SystemClock};
 use tclocal_wire::ids::{RandomResourceIds, RequestIds, ResourceIds, UuidRequestIds};
 
+use crate::clock::EmulatedTime;
 use crate::config::{Config, Durability, StoreConfig};
 use crate::control;
 use crate::faults::Faults;
@@ -128,6 +129,7 @@ pub struct App {
 struct Inner {
     gateway: Gateway,
     ready: AtomicBool,
+    store: Arc<dyn Store>,
     store_name: String,
     clock: Arc<dyn Clock>,
     journal: Arc<Journal>,
@@ -173,6 +175,8 @@ impl App {
             // Durability is the server's (`synchronous_commit`); describe() hides the password.
             StoreConfig::Postgres(url) => Arc::new(PgStore::open(url).await?),
         };
+        // Before anything reads emulated time: products settle transitions at start-up.
+        let time = Arc::new(EmulatedTime::open(deps.emulated.clone(), store.clone()).await?);
         let identity = Arc::new(
             Identity::open(
                 store.clone(),
@@ -195,7 +199,7 @@ impl App {
         for product in deps.replacements {
             products.register(product);
         }
-        let states = States::new(store.clone(), products.clone());
+        let states = States::new(store.clone(), products.clone(), time);
         for path in seed_files(&config.seeds)? {
             apply_seed(&states, &path, deps.emulated.now_millis()).await?;
         }
@@ -228,6 +232,7 @@ impl App {
                 gateway,
                 ready: AtomicBool::new(true),
                 store_name: store.describe(),
+                store,
                 clock: deps.emulated,
                 journal,
                 faults,
@@ -300,6 +305,11 @@ impl App {
         &self.inner.states
     }
 
+    /// Emulated time, persisted (`/_tclocal/clock/advance`).
+    pub(crate) fn time(&self) -> &EmulatedTime {
+        self.inner.states.time()
+    }
+
     /// Forgets the request journal and the fault rules (a full reset).
     pub(crate) fn forget_history(&self) {
         self.inner.journal.clear();
@@ -310,6 +320,11 @@ impl App {
     #[must_use]
     pub fn products(&self) -> &Products {
         &self.inner.gateway.products
+    }
+
+    /// The store.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
     }
 
     /// A description of the store, e.g. `sqlite:/path` or `memory`.

@@ -133,19 +133,33 @@ async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// 200 once start-up work is done and while the store answers (a PostgreSQL server that
+/// cannot be reached turns it 503 until tclocal has reconnected).
 async fn ready(State(app): State<App>) -> Response {
-    if app.is_ready() {
-        (
-            StatusCode::OK,
-            Json(json!({"ready": true, "store": app.store_name()})),
-        )
-            .into_response()
-    } else {
-        (
+    if !app.is_ready() {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"ready": false})),
         )
-            .into_response()
+            .into_response();
+    }
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(5), app.store().ping()).await;
+    let problem = match ping {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some("the store did not answer within 5 s".to_owned()),
+    };
+    match problem {
+        None => (
+            StatusCode::OK,
+            Json(json!({"ready": true, "store": app.store_name()})),
+        )
+            .into_response(),
+        Some(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"ready": false, "store": app.store_name(), "error": why})),
+        )
+            .into_response(),
     }
 }
 
@@ -175,7 +189,7 @@ async fn info(State(app): State<App>) -> Json<Value> {
 
 fn clock_json(app: &App) -> Value {
     let now = app.clock().now_millis();
-    json!({"now_ms": now, "now": tclocal_wire::clock::iso8601(now)})
+    json!({"now_ms": now, "now": tclocal_wire::clock::iso8601(now), "offset_ms": app.time().offset_ms()})
 }
 
 async fn clock(State(app): State<App>) -> Json<Value> {
@@ -207,13 +221,19 @@ async fn advance(
     // Bounded above, so the cast cannot overflow.
     #[allow(clippy::cast_possible_truncation)]
     let millis = (seconds * 1000.0).round() as i64;
-    app.clock().advance_millis(millis);
+    if let Err(e) = app.time().advance(millis).await {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("emulated time was not moved: {e}"),
+        );
+    }
     (StatusCode::OK, Json(clock_json(&app))).into_response()
 }
 
 #[derive(Deserialize)]
 struct StateQuery {
     service: Option<String>,
+    account: Option<String>,
     #[serde(default)]
     secrets: bool,
     #[serde(default)]
@@ -224,19 +244,23 @@ fn state_query(
     query: Result<Query<StateQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StateQuery, String> {
     query.map(|Query(q)| q).map_err(|e| {
-        format!("bad query ({e}): use ?service=cvm|cam, ?secrets=true, ?mode=replace|merge")
+        format!(
+            "bad query ({e}): use ?service=cvm|cam, ?account=AppId|OwnerUin, ?secrets=true, ?mode=replace|merge"
+        )
     })
 }
 
 fn snapshot_error(err: &SnapshotError) -> Response {
     let status = match err {
         SnapshotError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        SnapshotError::UnknownAccount(_) => StatusCode::NOT_FOUND,
         _ => StatusCode::BAD_REQUEST,
     };
     error(status, &err.to_string())
 }
 
-/// The state as a snapshot file: `?service=cvm` for one product, `?secrets=true` to include
+/// The state as a snapshot file: `?service=cvm` for one product, `?account=` for one account
+/// (AppId or OwnerUin), `?secrets=true` to include
 /// secret keys, session tokens and MFA seeds (left out otherwise).
 async fn export_state(
     State(app): State<App>,
@@ -246,14 +270,18 @@ async fn export_state(
         Ok(q) => q,
         Err(why) => return error(StatusCode::BAD_REQUEST, &why),
     };
-    let scope = Scope { service: q.service };
+    let scope = Scope {
+        service: q.service,
+        account: q.account,
+    };
     match app.states().export(&scope, q.secrets).await {
         Ok(snapshot) => Json(snapshot).into_response(),
         Err(err) => snapshot_error(&err),
     }
 }
 
-/// Imports a snapshot file: `?mode=replace` (default) or `merge`, `?service=` to limit it.
+/// Imports a snapshot file: `?mode=replace` (default) or `merge`, `?service=` and `?account=`
+/// to limit it (the file's own scope otherwise).
 async fn import_state(
     State(app): State<App>,
     query: Result<Query<StateQuery>, axum::extract::rejection::QueryRejection>,
@@ -272,7 +300,10 @@ async fn import_state(
             );
         }
     };
-    let scope = Scope { service: q.service };
+    let scope = Scope {
+        service: q.service,
+        account: q.account,
+    };
     let now = app.clock().now_millis();
     match app.states().import(snapshot, &scope, q.mode, now).await {
         Ok(rows) => Json(json!({"imported_rows": rows})).into_response(),
@@ -280,7 +311,8 @@ async fn import_state(
     }
 }
 
-/// Empties the state: everything (and the journal and fault rules too), or `?service=cvm`.
+/// Empties the state: everything (and the journal and fault rules too), `?service=cvm`,
+/// `?account=` (AppId or OwnerUin; the account and its root keys stay), or both.
 async fn reset(
     State(app): State<App>,
     query: Result<Query<StateQuery>, axum::extract::rejection::QueryRejection>,
@@ -290,8 +322,11 @@ async fn reset(
         Err(why) => return error(StatusCode::BAD_REQUEST, &why),
     };
     let started = std::time::Instant::now();
-    let whole = q.service.is_none();
-    let scope = Scope { service: q.service };
+    let scope = Scope {
+        service: q.service,
+        account: q.account,
+    };
+    let whole = scope.is_whole();
     if let Err(err) = app.states().reset(&scope, app.clock().now_millis()).await {
         return snapshot_error(&err);
     }
@@ -299,8 +334,13 @@ async fn reset(
         app.forget_history();
     }
     let ms = started.elapsed().as_secs_f64() * 1000.0;
-    Json(json!({"reset": scope.service.as_deref().unwrap_or("everything"), "took_ms": ms}))
-        .into_response()
+    let what = match (&scope.service, &scope.account) {
+        (None, None) => "everything".to_owned(),
+        (Some(service), None) => service.clone(),
+        (None, Some(account)) => format!("account {account}"),
+        (Some(service), Some(account)) => format!("{service} of account {account}"),
+    };
+    Json(json!({"reset": what, "took_ms": ms})).into_response()
 }
 
 #[derive(Deserialize)]

@@ -11,13 +11,16 @@
 //! - [`gateway`]: the API pipeline.
 //! - [`control`]: the `/_tclocal/*` endpoints.
 //! - [`journal`], [`faults`], [`ratelimit`]: what the control plane shows and steers.
-//! - [`snapshot`]: state export, import, reset and seeds (rows moved whole, never interpreted).
+//! - [`snapshot`]: state export, import, reset and seeds (rows moved whole; products only say
+//!   which account a row belongs to).
+//! - [`clock`]: emulated time's offset, kept in the store across restarts.
 //! - [`serve`]: the TCP listener, connection limits and graceful shutdown.
 //! - [`tls`], [`proxy`]: transparent mode (`serve --tls`): the local CA, HTTPS, and the
 //!   HTTP proxy for the Tencent Cloud API hosts.
 //! - [`telemetry`]: the one place logging is set up.
 
 pub mod app;
+pub mod clock;
 pub mod config;
 pub mod control;
 pub mod faults;

@@ -58,6 +58,27 @@ pub trait Product: Send + Sync + 'static {
         &[]
     }
 
+    /// True when every row of `table` is keyed `AppId/…`, so one account's rows are one prefix
+    /// scan (account-scoped snapshots and resets); the regional products' tables are. Tables
+    /// that answer false are walked whole and asked [`Product::row_owner`] row by row.
+    fn keyed_by_app_id(&self, table: &str) -> bool {
+        let _ = table;
+        true
+    }
+
+    /// The account a row of one of the product's tables belongs to, `record` being the stored
+    /// envelope (`{"v":N,"d":…}`); `None` for a row of no account. By default the AppId that
+    /// starts the key (`AppId/…`).
+    fn row_owner(&self, table: &str, key: &str, record: &Value) -> Option<RowOwner> {
+        let _ = (table, record);
+        let app_id = key.split('/').next()?.parse().ok()?;
+        Some(RowOwner {
+            app_id: Some(app_id),
+            uin: None,
+            anchor: false,
+        })
+    }
+
     /// Reloads the product's in-memory indexes from the store, after its tables were cleared
     /// or replaced, at emulated time `now_ms`.
     async fn reload(&self, now_ms: i64) -> Result<(), StoreError> {
@@ -94,6 +115,19 @@ pub trait Product: Send + Sync + 'static {
         let _ = now_ms;
         Value::Null
     }
+}
+
+/// Which account a stored row belongs to (see [`Product::row_owner`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowOwner {
+    /// The account's AppId, when the row names it.
+    pub app_id: Option<u64>,
+    /// A UIN of the account (its OwnerUin or one of its sub-users'), for rows that name no
+    /// AppId.
+    pub uin: Option<String>,
+    /// The row makes the account exist (the account itself, its permanent root keys): a reset
+    /// of the account keeps it.
+    pub anchor: bool,
 }
 
 /// The emulated products by short name.

@@ -70,6 +70,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// The names of the tables that hold at least one row, in byte order (snapshots walk them).
     async fn tables(&self) -> Result<Vec<String>>;
+
+    /// Ok when the backend can serve calls now (readiness). A backend with a server
+    /// (PostgreSQL) reaches it, reconnecting when the session was lost.
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The smallest string greater than every string that starts with `prefix`, or `None` when no

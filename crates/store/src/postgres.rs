@@ -15,8 +15,12 @@
 //! Every operation (reads too) takes the mutex, because a read pipelined into another caller's
 //! open transaction would see that transaction's uncommitted rows. Each commit is one transaction, run in a spawned task, so a
 //! caller that stops waiting cannot leave a transaction half sent: it commits or rolls back whole.
-//! When the connection is lost the store answers every call with a [`StoreError::Backend`] naming
-//! the lost connection; restart tclocal to reconnect.
+//!
+//! Reconnection: when the session is lost (the server restarted, an administrator ended it), the
+//! call that meets the loss fails with a [`StoreError::Backend`] naming it, and the next call
+//! opens a new session first (advisory lock, migrations check, prepared statements). While the
+//! server cannot be reached every call fails fast, trying again at most every
+//! [`RECONNECT_INTERVAL`]; [`Store::ping`] tells `/_tclocal/ready`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,6 +43,13 @@ const LOCK_WAIT: Duration = Duration::from_secs(2);
 
 /// How long connecting may take before the open fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a reconnection may take: a request waits for it, so less than at open.
+const RECONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Least time between two reconnection attempts, so a server that is down is not hammered by
+/// every request; calls in between fail at once with the last attempt's error.
+const RECONNECT_INTERVAL: Duration = Duration::from_millis(250);
 
 /// The message of the error [`PgStore::open`] returns while another process holds the database.
 pub const IN_USE_MESSAGE: &str = "another tclocal process uses this database; \
@@ -84,7 +95,7 @@ fn pg_error(operation: &str, err: &tokio_postgres::Error) -> StoreError {
     }
     if err.is_closed() {
         return StoreError::Backend(format!(
-            "postgres: {operation}: the connection to the database is closed; restart tclocal to reconnect"
+            "postgres: {operation}: the connection to the database is closed; the next request reconnects"
         ));
     }
     match std::error::Error::source(err) {
@@ -182,7 +193,70 @@ fn redact_key_value(conninfo: &str) -> String {
 /// moment later; [`PgStore::open`] waits that moment out).
 pub struct PgStore {
     described: String,
-    conn: Arc<Mutex<Conn>>,
+    conn: Arc<Mutex<Session>>,
+}
+
+/// The current session, or what is needed to open the next one.
+struct Session {
+    conn: Option<Conn>,
+    config: tokio_postgres::Config,
+    /// When the last reconnection was tried, and why it failed.
+    last_attempt: Option<(tokio::time::Instant, StoreError)>,
+}
+
+impl Session {
+    /// The open session; a lost one is replaced by a new one first.
+    async fn get(&mut self) -> Result<&mut Conn> {
+        if self.conn.as_ref().is_some_and(|c| c.client.is_closed()) {
+            tracing::warn!("the connection to PostgreSQL is lost; reconnecting");
+            self.conn = None;
+        }
+        if self.conn.is_none() {
+            if let Some((at, err)) = &self.last_attempt {
+                if at.elapsed() < RECONNECT_INTERVAL {
+                    return Err(err.clone());
+                }
+            }
+            let mut config = self.config.clone();
+            config.connect_timeout(RECONNECT_TIMEOUT);
+            match connect(&config).await {
+                Ok(conn) => {
+                    tracing::info!("reconnected to PostgreSQL");
+                    self.last_attempt = None;
+                    self.conn = Some(conn);
+                }
+                Err(err) => {
+                    let err = match err {
+                        StoreError::Backend(message) => StoreError::Backend(format!(
+                            "{message} (reconnecting after the connection was lost)"
+                        )),
+                        other => other,
+                    };
+                    self.last_attempt = Some((tokio::time::Instant::now(), err.clone()));
+                    return Err(err);
+                }
+            }
+        }
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::Backend("postgres: no session".to_owned()))
+    }
+}
+
+/// Opens a session: connects, takes the advisory lock, migrates, prepares the statements.
+async fn connect(config: &tokio_postgres::Config) -> Result<Conn> {
+    let (mut client, connection) = config
+        .connect(NoTls)
+        .await
+        .map_err(|e| pg_error("connect", &e))?;
+    // The connection task ends by itself when the client is dropped (and the server has closed
+    // the session) or when the connection breaks; the client then reports it as closed.
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    lock_database(&client).await?;
+    migrate(&mut client).await?;
+    Conn::prepare(client).await
 }
 
 /// The session and its prepared statements (prepared once at open, so each call is one round trip
@@ -278,19 +352,7 @@ impl PgStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
-        let (mut client, connection) = config
-            .connect(NoTls)
-            .await
-            .map_err(|e| naming(pg_error("connect", &e)))?;
-        // The connection task ends by itself when the client is dropped (and the server has closed
-        // the session) or when the connection breaks; the client then reports it as closed.
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-
-        lock_database(&client).await.map_err(naming)?;
-        migrate(&mut client).await.map_err(naming)?;
-        let conn = Conn::prepare(client).await.map_err(naming)?;
+        let conn = connect(&config).await.map_err(naming)?;
         Ok(Self {
             // A URL names its scheme already; a key-value string gets one.
             described: if described.contains("://") {
@@ -298,7 +360,11 @@ impl PgStore {
             } else {
                 format!("postgres:{described}")
             },
-            conn: Arc::new(Mutex::new(conn)),
+            conn: Arc::new(Mutex::new(Session {
+                conn: Some(conn),
+                config,
+                last_attempt: None,
+            })),
         })
     }
 }
@@ -506,10 +572,11 @@ impl PgStore {
     async fn write(&self, write: Write) -> Result<()> {
         let conn = Arc::clone(&self.conn);
         tokio::spawn(async move {
-            let mut conn = conn.lock().await;
+            let mut session = conn.lock().await;
+            let conn = session.get().await?;
             match write {
-                Write::Apply(effect) => apply(&mut conn, effect).await,
-                Write::Clear(table) => clear(&conn, table.as_deref()).await,
+                Write::Apply(effect) => apply(conn, effect).await,
+                Write::Clear(table) => clear(conn, table.as_deref()).await,
             }
         })
         .await
@@ -525,7 +592,8 @@ impl Store for PgStore {
 
     async fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>> {
         check_text(table, key)?;
-        let conn = self.conn.lock().await;
+        let mut session = self.conn.lock().await;
+        let conn = session.get().await?;
         let row = conn
             .client
             .query_opt(&conn.get, &[&table, &key])
@@ -536,7 +604,8 @@ impl Store for PgStore {
 
     async fn scan(&self, table: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         check_text(table, prefix)?;
-        let conn = self.conn.lock().await;
+        let mut session = self.conn.lock().await;
+        let conn = session.get().await?;
         let rows = match prefix_upper_bound(prefix) {
             Some(bound) => {
                 conn.client
@@ -565,13 +634,24 @@ impl Store for PgStore {
     }
 
     async fn tables(&self) -> Result<Vec<String>> {
-        let conn = self.conn.lock().await;
+        let mut session = self.conn.lock().await;
+        let conn = session.get().await?;
         let rows = conn
             .client
             .query(&conn.tables, &[])
             .await
             .map_err(|e| pg_error("tables", &e))?;
         Ok(rows.into_iter().map(|row| row.get(0)).collect())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let mut session = self.conn.lock().await;
+        let conn = session.get().await?;
+        conn.client
+            .simple_query("SELECT 1")
+            .await
+            .map(drop)
+            .map_err(|e| pg_error("ping", &e))
     }
 }
 
@@ -753,8 +833,12 @@ mod tests {
         batch.put("t", "k", vec![7]);
         store.commit(batch).await.unwrap();
         let version: i32 = {
-            let conn = store.conn.lock().await;
-            conn.client
+            let mut session = store.conn.lock().await;
+            session
+                .get()
+                .await
+                .unwrap()
+                .client
                 .query_one("SELECT version FROM tclocal_schema_version", &[])
                 .await
                 .unwrap()

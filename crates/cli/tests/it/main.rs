@@ -1,6 +1,7 @@
 //! The `tclocal` binary end to end (one test binary, style rule 7): the built binary serves
 //! on loopback and is driven by the built binary (`tclocal call`) or by the Rust SDK.
 
+mod bounds;
 mod call;
 mod crash;
 mod state;
@@ -14,6 +15,11 @@ use std::process::{Child, Command, Stdio};
 pub(crate) struct Served(Child);
 
 impl Served {
+    /// The server's process id.
+    pub(crate) fn id(&self) -> u32 {
+        self.0.id()
+    }
+
     /// Kills the server now (SIGKILL) and waits for it.
     pub(crate) fn kill(&mut self) {
         self.0.kill().expect("SIGKILL");

@@ -97,3 +97,143 @@ async fn postgres_store_keeps_instances_across_a_restart() {
     let all = server.call(&Call::tc3("DescribeInstances", "{}")).await;
     assert_eq!(all.fields()["TotalCount"], 1);
 }
+
+/// `url` with its database replaced by `db` (query parameters kept).
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let (server, _) = base.rsplit_once('/').expect("a URL with a database");
+    format!("{server}/{db}{query}")
+}
+
+/// Runs `sql` on its own session to the database at `url`.
+async fn admin(url: &str, sql: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("the test database answers");
+    let task = tokio::spawn(connection);
+    client.batch_execute(sql).await.expect(sql);
+    drop(client);
+    let _ = task.await;
+}
+
+/// Sessions other than the caller's on database `db`.
+async fn sessions(url: &str, db: &str) -> i64 {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let task = tokio::spawn(connection);
+    let n: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&db],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    drop(client);
+    let _ = task.await;
+    n
+}
+
+/// When the PostgreSQL session is lost, tclocal keeps serving: a call whose write cannot
+/// reach the database is answered with an enveloped `InternalError`, `/ready` says 503 while
+/// the database refuses connections, and once it accepts them again tclocal reconnects by
+/// itself; an administrator ending the session is bridged without a restart.
+#[tokio::test]
+async fn postgres_connection_loss_is_survived_and_reconnected() {
+    let url = match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            println!(
+                "postgres_connection_loss_is_survived_and_reconnected: skipped: {POSTGRES_URL_VAR} is not set (scripts/postgres.sh sets it)"
+            );
+            return;
+        }
+    };
+    // A database of its own: the other PostgreSQL tests hold the shared one's lock.
+    let db = format!("tclocal_reconnect_{}", std::process::id());
+    admin(&url, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await;
+    admin(&url, &format!("CREATE DATABASE {db}")).await;
+    let config = Config {
+        store: StoreConfig::Postgres(with_database(&url, &db)),
+        ..Config::for_tests()
+    };
+    let run = r#"{"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": "img-zsxdft8i", "InstanceType": "S5.MEDIUM2"}"#;
+    let server = Server::start_with(config, Vec::new()).await;
+    assert_eq!(
+        code(&server.call(&Call::tc3("RunInstances", run)).await),
+        "ok"
+    );
+
+    // 1. The database refuses new sessions and tclocal's is ended.
+    admin(
+        &url,
+        &format!(
+            "ALTER DATABASE {db} ALLOW_CONNECTIONS false;
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+        ),
+    )
+    .await;
+    for _ in 0..100 {
+        if sessions(&url, &db).await == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let failed = server.call(&Call::tc3("RunInstances", run)).await;
+    // api_code checks the envelope: HTTP 200, JSON, a RequestId; never a bare 500.
+    assert_eq!(code(&failed), "InternalError", "{}", failed.message());
+    assert!(
+        !failed.message().contains("postgres://"),
+        "{}",
+        failed.message()
+    );
+    let (status, ready) = server.control("GET", "/_tclocal/ready", "").await;
+    assert_eq!(status, 503, "{ready}");
+    assert_eq!(ready["ready"], false);
+    // Reads served from memory keep working.
+    let listed = server.call(&Call::tc3("DescribeInstances", "{}")).await;
+    assert_eq!(listed.fields()["TotalCount"], 1);
+
+    // 2. The database is back: tclocal reconnects without a restart.
+    admin(&url, &format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true")).await;
+    let mut ready_again = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if server.control("GET", "/_tclocal/ready", "").await.0 == 200 {
+            ready_again = true;
+            break;
+        }
+    }
+    assert!(ready_again, "/ready turns 200 once the database answers");
+    assert_eq!(
+        code(&server.call(&Call::tc3("RunInstances", run)).await),
+        "ok"
+    );
+
+    // 3. An administrator ends the session while connections are allowed: at most the call
+    // that meets the loss fails (enveloped), and the next one succeeds.
+    admin(
+        &url,
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"),
+    )
+    .await;
+    let first = server.call(&Call::tc3("RunInstances", run)).await;
+    assert!(
+        ["ok", "InternalError"].contains(&code(&first).as_str()),
+        "{}",
+        first.message()
+    );
+    let second = server.call(&Call::tc3("RunInstances", run)).await;
+    assert_eq!(code(&second), "ok", "{}", second.message());
+    let expected = if code(&first) == "ok" { 4 } else { 3 };
+    let all = server.call(&Call::tc3("DescribeInstances", "{}")).await;
+    assert_eq!(all.fields()["TotalCount"], expected);
+
+    drop(server);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    admin(&url, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await;
+}

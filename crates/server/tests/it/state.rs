@@ -10,6 +10,8 @@ use tclocal_services::identity::{DEV_SECRET_ID, DEV_SECRET_KEY};
 /// A snapshot written by format version 1: account 1250000000 with sub-user `fixture` and
 /// its key, one instance `ins-fixture1` in ap-guangzhou-3 and key pair `skey-fixture1`.
 const STATE_V1: &str = include_str!("../fixtures/state-v1.json");
+/// The same state in format version 2, taken with emulated time one minute ahead.
+const STATE_V2: &str = include_str!("../fixtures/state-v2.json");
 const FIXTURE_KEY: (&str, &str) = (
     "AKIDfixtureUserKey0000000000000000000",
     "fixtureUserSecretKey000000000000",
@@ -140,7 +142,7 @@ async fn a_snapshot_with_secrets_restores_everything_in_a_fresh_server() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(snapshot["format"], "tclocal-state");
-    assert_eq!(snapshot["version"], 1);
+    assert_eq!(snapshot["version"], 2);
 
     let target = Server::start().await;
     let (status, body) = put_state(&target, "", &snapshot.to_string()).await;
@@ -270,28 +272,33 @@ async fn bad_snapshots_are_refused_and_change_nothing() {
 
 /// Every stored snapshot version loads into this build (the upgrade path).
 #[tokio::test]
-async fn a_version_1_snapshot_loads_into_this_build() {
-    let server = Server::start().await;
-    let (status, body) = put_state(&server, "", STATE_V1).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        instance_ids(&server, (DEV_SECRET_ID, DEV_SECRET_KEY)).await,
-        vec!["ins-fixture1".to_owned()]
-    );
-    assert!(user_exists(&server, "fixture").await);
-    let as_user = server
-        .call(&Call::tc3("DescribeZones", "{}").with(|c| {
-            c.secret_id = FIXTURE_KEY.0.into();
-            c.secret_key = FIXTURE_KEY.1.into();
-        }))
-        .await;
-    assert_eq!(
-        code(&as_user),
-        "AuthFailure.UnauthorizedOperation",
-        "the key authenticates"
-    );
-    let pairs = server.call(&Call::tc3("DescribeKeyPairs", "{}")).await;
-    assert_eq!(pairs.fields()["KeyPairSet"][0]["KeyId"], "skey-fixture1");
+async fn every_stored_snapshot_version_loads_into_this_build() {
+    for (version, file) in [(1, STATE_V1), (2, STATE_V2)] {
+        let server = Server::start().await;
+        let (status, body) = put_state(&server, "", file).await;
+        assert_eq!(status, 200, "version {version}: {body}");
+        assert_eq!(
+            instance_ids(&server, (DEV_SECRET_ID, DEV_SECRET_KEY)).await,
+            vec!["ins-fixture1".to_owned()]
+        );
+        assert!(user_exists(&server, "fixture").await);
+        let as_user = server
+            .call(&Call::tc3("DescribeZones", "{}").with(|c| {
+                c.secret_id = FIXTURE_KEY.0.into();
+                c.secret_key = FIXTURE_KEY.1.into();
+            }))
+            .await;
+        assert_eq!(
+            code(&as_user),
+            "AuthFailure.UnauthorizedOperation",
+            "the key authenticates"
+        );
+        let pairs = server.call(&Call::tc3("DescribeKeyPairs", "{}")).await;
+        assert_eq!(pairs.fields()["KeyPairSet"][0]["KeyId"], "skey-fixture1");
+        let (_, clock) = server.control("GET", "/_tclocal/clock", "").await;
+        let offset = if version >= 2 { 60_000 } else { 0 };
+        assert_eq!(clock["offset_ms"], offset, "version {version}");
+    }
 }
 
 /// `--seed` files (and folders of them) are applied at start, before the first request, and
@@ -342,4 +349,358 @@ async fn a_bad_seed_stops_the_start() {
     };
     let err = tclocal_server::App::build(&config).await.unwrap_err();
     assert!(err.to_string().contains("broken.json"), "{err}");
+}
+
+/// A second account with a root key: (AppId, OwnerUin, SecretId, SecretKey).
+async fn new_account(server: &Server) -> (u64, String, String, String) {
+    let (status, body) = server.control("POST", "/_tclocal/accounts", "").await;
+    assert_eq!(status, 201, "{body}");
+    (
+        body["AppId"].as_u64().unwrap(),
+        body["OwnerUin"].as_str().unwrap().to_owned(),
+        body["SecretId"].as_str().unwrap().to_owned(),
+        body["SecretKey"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// `RunInstances` signed with `key`.
+async fn run_instance_as(server: &Server, key: (&str, &str)) -> String {
+    let resp = server
+        .call(&Call::tc3("RunInstances", RUN).with(|c| {
+            c.secret_id = key.0.into();
+            c.secret_key = key.1.into();
+        }))
+        .await;
+    assert_eq!(code(&resp), "ok", "{}", resp.message());
+    resp.fields()["InstanceIdSet"][0]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Creates sub-user `name` in the account of `key`.
+async fn add_user_as(server: &Server, key: (&str, &str), name: &str) -> (String, String) {
+    let resp = server
+        .call(
+            &cam(
+                "AddUser",
+                &json!({"Name": name, "UseApi": 1, "ConsoleLogin": 0}),
+            )
+            .with(|c| {
+                c.secret_id = key.0.into();
+                c.secret_key = key.1.into();
+            }),
+        )
+        .await;
+    assert_eq!(code(&resp), "ok", "{}", resp.message());
+    let f = resp.fields();
+    (
+        f["SecretId"].as_str().unwrap().to_owned(),
+        f["SecretKey"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn user_exists_as(server: &Server, key: (&str, &str), name: &str) -> bool {
+    let resp = server
+        .call(&cam("GetUser", &json!({"Name": name})).with(|c| {
+            c.secret_id = key.0.into();
+            c.secret_key = key.1.into();
+        }))
+        .await;
+    match code(&resp).as_str() {
+        "ok" => true,
+        "ResourceNotFound.UserNotExist" => false,
+        other => panic!("GetUser answered {other}"),
+    }
+}
+
+fn row_keys(snapshot: &Value, table: &str) -> Vec<String> {
+    snapshot["tables"][table]
+        .as_object()
+        .map(|rows| rows.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// `?account=` (AppId or OwnerUin) exports only that account's rows, alone or with
+/// `?service=`; the file names the account by AppId; an unknown account is a 404.
+#[tokio::test]
+async fn an_account_snapshot_holds_only_that_account() {
+    let server = Server::start().await;
+    let dev = (DEV_SECRET_ID, DEV_SECRET_KEY);
+    run_instance(&server).await;
+    add_user(&server, "dev-user").await;
+    let (app_id, owner, sid, skey) = new_account(&server).await;
+    let other = (sid.as_str(), skey.as_str());
+    let theirs = run_instance_as(&server, other).await;
+    add_user_as(&server, other, "their-user").await;
+    assert_eq!(instance_ids(&server, dev).await.len(), 1);
+
+    for name in [app_id.to_string(), owner.clone()] {
+        let (status, snapshot) = server
+            .control("GET", &format!("/_tclocal/state?account={name}"), "")
+            .await;
+        assert_eq!(status, 200, "{snapshot}");
+        assert_eq!(snapshot["scope"]["account"], app_id.to_string());
+        assert_eq!(
+            row_keys(&snapshot, "cvm.instances"),
+            vec![format!("{app_id}/ap-guangzhou/{theirs}")]
+        );
+        assert_eq!(
+            row_keys(&snapshot, "identity.accounts"),
+            vec![app_id.to_string()]
+        );
+        let users = &snapshot["tables"]["identity.users"];
+        assert_eq!(users.as_object().unwrap().len(), 1, "{users}");
+        assert!(users.to_string().contains("their-user"), "{users}");
+        assert!(!snapshot.to_string().contains("dev-user"));
+        assert!(
+            !snapshot.to_string().contains(&skey),
+            "no secrets unless asked"
+        );
+    }
+    let (_, with_secrets) = server
+        .control(
+            "GET",
+            &format!("/_tclocal/state?account={app_id}&secrets=true"),
+            "",
+        )
+        .await;
+    let keys = row_keys(&with_secrets, "identity.keys");
+    assert!(keys.contains(&sid), "{keys:?}");
+    assert!(!keys.iter().any(|k| k == DEV_SECRET_ID), "{keys:?}");
+
+    let (status, cvm_only) = server
+        .control(
+            "GET",
+            &format!("/_tclocal/state?account={owner}&service=cvm"),
+            "",
+        )
+        .await;
+    assert_eq!(status, 200);
+    let tables: Vec<&String> = cvm_only["tables"].as_object().unwrap().keys().collect();
+    assert_eq!(tables, ["cvm.instances"]);
+
+    let (status, body) = server
+        .control("GET", "/_tclocal/state?account=999", "")
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("999"), "{body}");
+}
+
+/// Resetting one account empties its instances, sub-users and keys but keeps the account and
+/// its root key; every other account is untouched; it takes milliseconds.
+#[tokio::test]
+async fn an_account_reset_leaves_the_other_accounts() {
+    let server = Server::start().await;
+    let dev = (DEV_SECRET_ID, DEV_SECRET_KEY);
+    let mine = run_instance(&server).await;
+    add_user(&server, "dev-user").await;
+    let (app_id, owner, sid, skey) = new_account(&server).await;
+    let other = (sid.as_str(), skey.as_str());
+    run_instance_as(&server, other).await;
+    run_instance_as(&server, other).await;
+    let (user_id, user_key) = add_user_as(&server, other, "their-user").await;
+
+    let (status, body) = server
+        .control("POST", &format!("/_tclocal/reset?account={owner}"), "")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["reset"], format!("account {owner}"));
+    assert!(body["took_ms"].as_f64().unwrap() < 1000.0, "{body}");
+    assert!(instance_ids(&server, other).await.is_empty());
+    assert!(!user_exists_as(&server, other, "their-user").await);
+    let as_gone_user = server
+        .call(&Call::tc3("DescribeZones", "{}").with(|c| {
+            c.secret_id = user_id.clone();
+            c.secret_key = user_key.clone();
+        }))
+        .await;
+    assert_eq!(code(&as_gone_user), "AuthFailure.SecretIdNotFound");
+    // The account and its root key stay: it can work again at once.
+    run_instance_as(&server, other).await;
+    let (_, accounts) = server.control("GET", "/_tclocal/accounts", "").await;
+    assert!(
+        accounts.to_string().contains(&app_id.to_string()),
+        "{accounts}"
+    );
+    // The default account is untouched.
+    assert_eq!(instance_ids(&server, dev).await, vec![mine]);
+    assert!(user_exists(&server, "dev-user").await);
+
+    // One service of one account.
+    let (status, _) = server
+        .control(
+            "POST",
+            &format!("/_tclocal/reset?account={app_id}&service=cvm"),
+            "",
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(instance_ids(&server, other).await.is_empty());
+    assert_eq!(instance_ids(&server, dev).await.len(), 1);
+
+    let (status, _) = server
+        .control("POST", "/_tclocal/reset?account=42", "")
+        .await;
+    assert_eq!(status, 404);
+}
+
+/// `PUT ?account=` replaces that account's rows with the file's and leaves the other accounts;
+/// the file's own scope applies when the query gives none; rows of another account are
+/// refused and change nothing.
+#[tokio::test]
+async fn an_account_import_replaces_only_that_account() {
+    let server = Server::start().await;
+    let dev = (DEV_SECRET_ID, DEV_SECRET_KEY);
+    let (app_id, _, sid, skey) = new_account(&server).await;
+    let other = (sid.as_str(), skey.as_str());
+    let kept = run_instance_as(&server, other).await;
+    add_user_as(&server, other, "saved-user").await;
+    let (status, snapshot) = server
+        .control(
+            "GET",
+            &format!("/_tclocal/state?account={app_id}&secrets=true"),
+            "",
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // Both accounts change after the save.
+    let mine = run_instance(&server).await;
+    run_instance_as(&server, other).await;
+    add_user_as(&server, other, "later-user").await;
+    add_user(&server, "dev-later").await;
+
+    let (status, body) = put_state(
+        &server,
+        &format!("?account={app_id}"),
+        &snapshot.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(instance_ids(&server, other).await, vec![kept.clone()]);
+    assert!(user_exists_as(&server, other, "saved-user").await);
+    assert!(!user_exists_as(&server, other, "later-user").await);
+    assert_eq!(instance_ids(&server, dev).await, vec![mine.clone()]);
+    assert!(user_exists(&server, "dev-later").await);
+
+    // Without ?account=, the file's scope (its account) applies: still only that account.
+    run_instance_as(&server, other).await;
+    let (status, body) = put_state(&server, "", &snapshot.to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(instance_ids(&server, other).await, vec![kept]);
+    assert_eq!(instance_ids(&server, dev).await, vec![mine.clone()]);
+
+    // The default account's file cannot be loaded as this account.
+    let (_, dev_file) = server
+        .control("GET", "/_tclocal/state?account=1250000000", "")
+        .await;
+    let (status, body) = put_state(
+        &server,
+        &format!("?account={app_id}"),
+        &dev_file.to_string(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("another account"),
+        "{body}"
+    );
+    assert_eq!(instance_ids(&server, dev).await, vec![mine]);
+}
+
+/// An account file brings the account into a server that lacks it, keys and all; a server
+/// where its OwnerUin is another account's sub-user refuses it.
+#[tokio::test]
+async fn an_account_file_moves_the_account_to_another_server() {
+    let source = Server::start().await;
+    let (app_id, _, sid, skey) = new_account(&source).await;
+    let other = (sid.as_str(), skey.as_str());
+    let id = run_instance_as(&source, other).await;
+    let (_, snapshot) = source
+        .control(
+            "GET",
+            &format!("/_tclocal/state?account={app_id}&secrets=true"),
+            "",
+        )
+        .await;
+
+    let target = Server::start().await;
+    let (status, body) = put_state(&target, "", &snapshot.to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(instance_ids(&target, other).await, vec![id]);
+
+    // Here the UIN the account owns is a sub-user of the default account.
+    let taken = Server::start().await;
+    add_user(&taken, "squatter").await;
+    let (status, body) = put_state(&taken, "", &snapshot.to_string()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("another account"),
+        "{body}"
+    );
+}
+
+/// Emulated time's offset is stored: after a restart on the same data the clock resumes where
+/// it was, so a pending transition neither restarts nor jumps; a full reset keeps it; a
+/// snapshot carries it and an import of everything moves a fresh server's clock forward.
+#[tokio::test]
+async fn the_clock_offset_survives_a_restart_and_travels_in_snapshots() {
+    let data = tempfile::tempdir().unwrap();
+    let config = Config {
+        store: StoreConfig::Sqlite(data.path().to_path_buf()),
+        ..Config::for_tests()
+    };
+    let hour_ms = 3_600_000;
+    let (id, snapshot) = {
+        let server = Server::start_with(config.clone(), Vec::new()).await;
+        let (status, clock) = server
+            .control("POST", "/_tclocal/clock/advance?seconds=3600", "")
+            .await;
+        assert_eq!(status, 200, "{clock}");
+        assert_eq!(clock["offset_ms"], hour_ms);
+        let id = run_instance(&server).await;
+        let (status, _) = server
+            .control("POST", "/_tclocal/reset?service=cam", "")
+            .await;
+        assert_eq!(status, 200);
+        let (_, snapshot) = server.control("GET", "/_tclocal/state", "").await;
+        assert_eq!(snapshot["version"], 2);
+        assert_eq!(snapshot["clock"]["offset_ms"], hour_ms);
+        (id, snapshot)
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let server = Server::start_with(config.clone(), Vec::new()).await;
+    let (_, clock) = server.control("GET", "/_tclocal/clock", "").await;
+    assert_eq!(clock["offset_ms"], hour_ms);
+    assert_eq!(
+        clock["now_ms"].as_i64().unwrap(),
+        crate::common::NOW * 1000 + hour_ms
+    );
+    // The instance was created an hour into emulated time, not an hour in the future.
+    let resp = server
+        .call(&Call::tc3(
+            "DescribeInstances",
+            &json!({"InstanceIds": [id]}).to_string(),
+        ))
+        .await;
+    let created = resp.fields()["InstanceSet"][0]["CreatedTime"].clone();
+    assert_eq!(created, "2023-11-14T23:13:20Z");
+
+    let (status, _) = server.control("POST", "/_tclocal/reset", "").await;
+    assert_eq!(status, 200);
+    drop(server);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let server = Server::start_with(config, Vec::new()).await;
+    let (_, clock) = server.control("GET", "/_tclocal/clock", "").await;
+    assert_eq!(
+        clock["offset_ms"], hour_ms,
+        "a reset does not move time back"
+    );
+
+    let fresh = Server::start().await;
+    let (status, body) = put_state(&fresh, "", &snapshot.to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, clock) = fresh.control("GET", "/_tclocal/clock", "").await;
+    assert_eq!(clock["offset_ms"], hour_ms, "an import moves time forward");
 }

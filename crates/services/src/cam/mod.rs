@@ -301,6 +301,18 @@ impl Product for Cam {
         &crate::identity::SECRET_TABLES
     }
 
+    /// Identity rows are keyed by their own ids (UIN, SecretId, PolicyId…): their account is
+    /// in the record.
+    fn keyed_by_app_id(&self, table: &str) -> bool {
+        let _ = table;
+        false
+    }
+
+    fn row_owner(&self, table: &str, key: &str, record: &Value) -> Option<crate::RowOwner> {
+        let _ = key;
+        crate::identity::row_owner(table, record)
+    }
+
     async fn reload(&self, now_ms: i64) -> Result<(), tclocal_store::StoreError> {
         let _ = now_ms;
         self.identity.reload().await

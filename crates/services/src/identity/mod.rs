@@ -35,6 +35,14 @@ pub const DEFAULT_APP_ID: u64 = 1_250_000_000;
 /// OwnerUin of the default account.
 pub const DEFAULT_OWNER_UIN: &str = "100000000001";
 
+/// How long an expired temporary key is kept, so a late call with it is still told it expired
+/// (`AuthFailure.TokenFailure`) rather than that it never existed; then it is deleted, so STS
+/// calls cannot grow the store without end.
+pub const EXPIRED_KEY_RETENTION_MS: i64 = 3_600_000;
+
+/// Least emulated time between two sweeps of expired temporary keys (each walks every key).
+const SWEEP_INTERVAL_MS: i64 = 60_000;
+
 /// Access keys one user may hold (the cloud allows two).
 pub const MAX_KEYS_PER_USER: usize = 2;
 
@@ -410,6 +418,8 @@ struct State {
     next_app_id: u64,
     next_policy_id: u64,
     next_role: u64,
+    /// Emulated time of the next sweep of long-expired temporary keys.
+    next_sweep_ms: i64,
 }
 
 /// Accounts and keys.
@@ -1657,11 +1667,44 @@ impl Identity {
             expires_ms: t.expires_ms,
         };
         let _w = self.writer.lock().await;
+        let expired = self.long_expired_keys(now_ms);
         let mut batch = Batch::default();
         batch.put(KEYS, rec.secret_id.clone(), codec::encode(VERSION, &rec));
+        for id in &expired {
+            batch.delete(KEYS, id.clone());
+        }
         self.commit(batch).await?;
-        self.state.write().put_key(rec);
+        let mut state = self.state.write();
+        state.put_key(rec);
+        for id in &expired {
+            state.keys.remove(id);
+            state.key_records.remove(id);
+        }
+        drop(state);
+        if !expired.is_empty() {
+            tracing::debug!(count = expired.len(), "deleted long-expired temporary keys");
+        }
         Ok(creds)
+    }
+
+    /// Temporary keys expired for longer than [`EXPIRED_KEY_RETENTION_MS`], at most once per
+    /// [`SWEEP_INTERVAL_MS`] (the walk is over every key); the caller holds the writer lock.
+    fn long_expired_keys(&self, now_ms: i64) -> Vec<String> {
+        let mut state = self.state.write();
+        if now_ms < state.next_sweep_ms {
+            return Vec::new();
+        }
+        state.next_sweep_ms = now_ms + SWEEP_INTERVAL_MS;
+        state
+            .key_records
+            .values()
+            .filter(|k| {
+                k.temporary
+                    .as_ref()
+                    .is_some_and(|t| t.expires_ms + EXPIRED_KEY_RETENTION_MS <= now_ms)
+            })
+            .map(|k| k.secret_id.clone())
+            .collect()
     }
 
     fn duration_ms(seconds: Option<u64>, max: u64) -> Result<i64, IdentityError> {
@@ -1920,6 +1963,38 @@ async fn load(store: &dyn Store, root: &RootCredential) -> Result<State, StoreEr
         );
     }
     Ok(state)
+}
+
+/// The account a stored identity row belongs to, read from its envelope (`{"v":N,"d":…}`):
+/// what account-scoped snapshots and resets select by. The account row and its permanent root
+/// keys are its anchors.
+#[must_use]
+pub fn row_owner(table: &str, record: &serde_json::Value) -> Option<crate::RowOwner> {
+    let d = record.get("d")?;
+    let app_id = d.get("app_id").and_then(serde_json::Value::as_u64);
+    let text = |field: &str| d.get(field).and_then(serde_json::Value::as_str);
+    let owner = |app_id: Option<u64>, uin: Option<&str>, anchor: bool| {
+        (app_id.is_some() || uin.is_some()).then(|| crate::RowOwner {
+            app_id,
+            uin: uin.map(str::to_owned),
+            anchor,
+        })
+    };
+    match table {
+        ACCOUNTS => owner(app_id, text("owner_uin"), true),
+        KEYS => {
+            let permanent = d.get("temporary").is_none_or(serde_json::Value::is_null);
+            let root = text("uin").is_some() && text("uin") == text("owner_uin");
+            owner(app_id, text("owner_uin"), permanent && root)
+        }
+        // A sub-user's row names its own UIN, so rows naming only that UIN (MFA) find it.
+        USERS => owner(app_id, text("uin"), false),
+        ROLES => owner(app_id, text("owner_uin"), false),
+        POLICIES => owner(None, text("owner_uin"), false),
+        // A device names only the UIN it is bound to: the root's or a sub-user's.
+        MFA => owner(None, text("uin"), false),
+        _ => None,
+    }
 }
 
 fn role_arn_matches(arn: &str, role: &records::Role) -> bool {

@@ -390,3 +390,39 @@ async fn debug_output_never_contains_secrets() {
     let shown = format!("{creds:?}");
     assert!(!shown.contains(creds.token.expose()) && !shown.contains(creds.secret_key.expose()));
 }
+
+/// Temporary keys are deleted (from memory and the store) once they have been expired for
+/// longer than the retention, so STS calls cannot grow the key table without end; until
+/// then an expired key is still known, to be answered as expired.
+#[tokio::test]
+async fn long_expired_temporary_keys_are_swept() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let id = open(store.clone()).await;
+    let caller = root(&id);
+    let mut issued = Vec::new();
+    for i in 0..5 {
+        let creds = id
+            .federation_token(&caller, &format!("f{i}"), READ_ONLY, Some(60), NOW)
+            .await
+            .unwrap();
+        issued.push(creds.secret_id);
+    }
+    assert_eq!(store.scan(KEYS, "").await.unwrap().len(), 6);
+    // Expired, but within the retention: still known.
+    let soon = NOW + 61_000 + SWEEP_INTERVAL_MS;
+    id.federation_token(&caller, "later", READ_ONLY, Some(60), soon)
+        .await
+        .unwrap();
+    assert!(id.lookup(&issued[0]).is_some());
+    // Past the retention: the next issue sweeps them.
+    let late = NOW + 60_000 + EXPIRED_KEY_RETENTION_MS + 2 * SWEEP_INTERVAL_MS;
+    id.federation_token(&caller, "last", READ_ONLY, Some(60), late)
+        .await
+        .unwrap();
+    for gone in &issued {
+        assert!(id.lookup(gone).is_none(), "{gone} is swept");
+    }
+    assert!(id.lookup(DEV_SECRET_ID).is_some(), "permanent keys stay");
+    // The root key, "later" (still retained) and "last".
+    assert_eq!(store.scan(KEYS, "").await.unwrap().len(), 3);
+}

@@ -28,6 +28,9 @@ pub use writer::CommitStats;
 /// checkpoint or a second process touching the file can hold one, and both are brief.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Bytes the WAL file is cut back to after a checkpoint (`PRAGMA journal_size_limit`).
+const WAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
+
 /// Turns a SQLite error into a [`StoreError::Backend`] naming the operation. SQLite's messages
 /// carry no bound values (every value is a parameter), so no stored secret can leak through here.
 fn sql_error(operation: &str, err: &rusqlite::Error) -> StoreError {
@@ -100,6 +103,10 @@ impl SqliteStore {
             "NORMAL"
         };
         conn.pragma_update(None, "synchronous", synchronous)
+            .map_err(|e| context("cannot configure", &e))?;
+        // A checkpoint rewinds the WAL but leaves the file at its high-water mark; one large
+        // import would otherwise keep that much disk for as long as the store is open.
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
             .map_err(|e| context("cannot configure", &e))?;
         schema::migrate(&mut conn)?;
 
