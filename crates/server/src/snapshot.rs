@@ -634,7 +634,22 @@ impl States {
                         batch.delete(table, key);
                     }
                 }
+                // A product none of whose rows went keeps its indexes: reloading one costs a
+                // read of all its rows, every account's.
+                let touched: Vec<Arc<dyn Product>> = covered
+                    .products
+                    .iter()
+                    .filter(|p| {
+                        batch
+                            .ops()
+                            .iter()
+                            .any(|op| p.tables().contains(&op.table()))
+                    })
+                    .cloned()
+                    .collect();
                 self.store.commit(batch).await?;
+                reload(&touched, now_ms).await?;
+                return Ok(());
             }
         }
         reload(&covered.products, now_ms).await?;
