@@ -16,6 +16,7 @@ use tclocal_store::{MemoryStore, PgStore, SqliteOptions, SqliteStore, Store, Sto
 use tclocal_wire::clock::{Clock, SystemClock};
 use tclocal_wire::ids::{RandomResourceIds, RequestIds, ResourceIds, UuidRequestIds};
 
+use crate::coherence::Coherence;
 use crate::config::{Config, Durability, StoreConfig};
 use crate::control;
 use crate::faults::Faults;
@@ -196,9 +197,25 @@ impl App {
             products.register(product);
         }
         let states = States::new(store.clone(), products.clone());
-        for path in seed_files(&config.seeds)? {
-            apply_seed(&states, &path, deps.emulated.now_millis()).await?;
-        }
+        // Seeds are applied under the processes' write lock, so two processes starting on one
+        // shared database do not interleave them.
+        let coherence = match store.shared() {
+            Some(shared) => {
+                let start = Coherence::new(shared, products.clone(), 0);
+                let section = start.before_write(deps.emulated.now_millis()).await?;
+                for path in seed_files(&config.seeds)? {
+                    apply_seed(&states, &path, deps.emulated.now_millis()).await?;
+                }
+                drop(section);
+                Some(Arc::new(start))
+            }
+            None => {
+                for path in seed_files(&config.seeds)? {
+                    apply_seed(&states, &path, deps.emulated.now_millis()).await?;
+                }
+                None
+            }
+        };
         let journal = Arc::new(Journal::new(config.journal_size));
         let faults = Arc::new(Faults::default());
         let rates =
@@ -222,6 +239,7 @@ impl App {
             journal: journal.clone(),
             faults: faults.clone(),
             rates,
+            coherence,
         };
         Ok(App {
             inner: Arc::new(Inner {
@@ -293,6 +311,11 @@ impl App {
     /// The settings shown by `/_tclocal/info` (no secrets).
     pub(crate) fn settings(&self) -> &serde_json::Value {
         &self.inner.settings
+    }
+
+    /// Set when several processes share the store.
+    pub(crate) fn coherence(&self) -> Option<&Arc<Coherence>> {
+        self.inner.gateway.coherence.as_ref()
     }
 
     /// Snapshots, imports and resets.

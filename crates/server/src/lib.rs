@@ -11,6 +11,7 @@
 //! - [`gateway`]: the API pipeline.
 //! - [`control`]: the `/_tclocal/*` endpoints.
 //! - [`journal`], [`faults`], [`ratelimit`]: what the control plane shows and steers.
+//! - `coherence`: several processes on one PostgreSQL database.
 //! - [`snapshot`]: state export, import, reset and seeds (rows moved whole, never interpreted).
 //! - [`serve`]: the TCP listener, connection limits and graceful shutdown.
 //! - [`tls`], [`proxy`]: transparent mode (`serve --tls`): the local CA, HTTPS, and the
@@ -18,6 +19,7 @@
 //! - [`telemetry`]: the one place logging is set up.
 
 pub mod app;
+mod coherence;
 pub mod config;
 pub mod control;
 pub mod faults;

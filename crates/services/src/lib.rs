@@ -69,6 +69,15 @@ pub trait Product: Send + Sync + 'static {
     /// validated and then answered as not emulated.
     fn emulates(&self, version: &str, action: &str) -> bool;
 
+    /// True when `action` may change state. On a store several processes share, such a call
+    /// holds the processes' write lock from its first read to its durable answer. By default
+    /// every action but those named for reading (Describe…, Get…, List…, Inquiry…, Query…,
+    /// Check…).
+    fn writes(&self, action: &str) -> bool {
+        const READS: [&str; 6] = ["Describe", "Get", "List", "Inquiry", "Query", "Check"];
+        !READS.iter().any(|verb| action.starts_with(verb))
+    }
+
     /// Serves one validated request.
     async fn call(
         &self,

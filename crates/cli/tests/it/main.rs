@@ -3,6 +3,7 @@
 
 mod call;
 mod crash;
+mod shared;
 mod state;
 
 use std::io::{BufRead, BufReader};

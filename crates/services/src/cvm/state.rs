@@ -3,8 +3,10 @@
 //! instances through their lifecycle in emulated time.
 //!
 //! The store is the durable home; this is the working copy. Writers of one (account,
-//! region) take that scope's async writer lock, plan against the settled state, commit to
-//! the store, then apply here: readers only ever see committed state. Transitions are not
+//! region) take that scope's async writer lock, plan against the settled state, queue the
+//! batch in the store and apply it here, release the lock, and only then wait for
+//! durability before answering: a reader may see a change up to one group commit before it
+//! is durable, but no client is told of a change before it is. Transitions are not
 //! written when they fire: a record keeps its state and the pending transition, so loading it
 //! later settles it the same way.
 
@@ -246,34 +248,42 @@ impl Inner {
                 break;
             }
             self.timers.remove(&(at, key.clone(), id.clone()));
-            let Some(mut inst) = self.scopes.get(&key).and_then(|s| s.get(&id)).cloned() else {
+            let Some(inst) = self.scopes.get(&key).and_then(|s| s.get(&id)) else {
                 continue;
             };
-            let Some(t) = inst.transition.take() else {
+            if inst.transition.is_none() {
                 continue;
-            };
-            match t.to {
+            }
+            match finish_transition(inst.clone()) {
                 None => {
                     self.remove(&key, &id);
                     if let Some(scope) = self.scopes.get_mut(&key) {
                         scope.garbage.push(id);
                     }
                 }
-                Some(to) => {
-                    inst.state = to;
-                    inst.latest_operation_state = Some(
-                        if to == State::LaunchFailed {
-                            "FAILED"
-                        } else {
-                            "SUCCESS"
-                        }
-                        .to_owned(),
-                    );
-                    self.put(&key, inst);
-                }
+                Some(inst) => self.put(&key, inst),
             }
         }
     }
+}
+
+/// `inst` after its pending transition (if any) has happened; `None` when that was the end
+/// of a termination.
+pub(crate) fn finish_transition(mut inst: Instance) -> Option<Instance> {
+    let Some(t) = inst.transition.take() else {
+        return Some(inst);
+    };
+    let to = t.to?;
+    inst.state = to;
+    inst.latest_operation_state = Some(
+        if to == State::LaunchFailed {
+            "FAILED"
+        } else {
+            "SUCCESS"
+        }
+        .to_owned(),
+    );
+    Some(inst)
 }
 
 /// The shared state, cheap to clone.
@@ -296,10 +306,17 @@ impl CvmState {
         self.inner.read()
     }
 
+    /// A state holding `inner` (loaded from the store).
+    pub(crate) fn from_inner(inner: Inner) -> CvmState {
+        CvmState {
+            inner: Arc::new(RwLock::new(inner)),
+            writers: Arc::default(),
+        }
+    }
+
     /// Swaps in indexes loaded afresh from the store (reset, snapshot import).
-    pub(crate) fn replace(&self, fresh: &CvmState) {
-        let loaded = std::mem::take(&mut *fresh.inner.write());
-        *self.inner.write() = loaded;
+    pub(crate) fn replace(&self, fresh: Inner) {
+        *self.inner.write() = fresh;
     }
 
     /// Applies a committed change.
