@@ -16,8 +16,10 @@ package compat
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -255,5 +257,14 @@ func TestRootDomainOutsideTencentCloudIsRefusedByTheProxy(t *testing.T) {
 	_, err = c.DescribeInstancesStatus(statusRequest())
 	if err == nil || !strings.Contains(err.Error(), "refuses to proxy to cvm.example.com") {
 		t.Fatalf("expected the proxy's refusal, got %v", err)
+	}
+}
+
+// The guard every test relies on: a name that is not in /etc/hosts is never looked up.
+func TestNameLookupsOutsideHostsFileAreRefusedWithoutAQuery(t *testing.T) {
+	t.Parallel()
+	_, err := net.DefaultResolver.LookupHost(context.Background(), "cvm.tencentcloudapi.com")
+	if err == nil || !strings.Contains(err.Error(), "no DNS queries in tests") {
+		t.Fatalf("lookup was not refused by the test resolver: %v", err)
 	}
 }

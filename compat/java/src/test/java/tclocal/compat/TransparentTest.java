@@ -87,6 +87,14 @@ class TransparentTest {
     return new CvmClient(new Credential(DEV_SECRET_ID, DEV_SECRET_KEY), REGION, p);
   }
 
+  /** The guard every test relies on: names come only from the loopback hosts file. */
+  @Test
+  void nameLookupsOutsideTheHostsFileFailWithoutAQuery() {
+    String hosts = System.getProperty("jdk.net.hosts.file");
+    assertTrue(hosts != null && Files.isRegularFile(Path.of(hosts)), "jdk.net.hosts.file: " + hosts);
+    assertThrows(java.net.UnknownHostException.class, () -> java.net.InetAddress.getByName("cvm.tencentcloudapi.com"));
+  }
+
   @Test
   void defaultEndpointOverHttpsReachesTclocalThroughTheProxyWithItsCa() throws Exception {
     for (String method : new String[] {HttpProfile.REQ_POST, HttpProfile.REQ_GET}) {
