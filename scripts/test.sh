@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of tclocal: formatting and lints, the Rust tests, then the official-SDK
-# compatibility suites (Python and Node.js) and the dashboard's browser test against a real
+# compatibility suites (Python, Node.js, Go, Java) and the dashboard's browser test against a real
 # `tclocal serve` on loopback.
 # It installs what the suites need into .cache/ (nothing global), so it works on a new
 # machine. This is the test command README.md shows, and the one .ci/run calls.
@@ -26,6 +26,10 @@ export TCLOCAL_BIN="${TCLOCAL_BIN:-$PWD/target/debug/tclocal}"
 
 step "generated SDK code is up to date"
 cargo run -q -p xtask --locked -- codegen --check
+
+step "compatibility matrix in README.md matches the pinned versions"
+python3 -B -m unittest discover -s scripts -p 'test_*.py'
+python3 -B scripts/compat_matrix.py check
 
 step "benchmark smoke run (seconds; no targets asserted)"
 scripts/bench-smoke.sh
