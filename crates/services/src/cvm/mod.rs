@@ -25,7 +25,7 @@ use tclocal_wire::{ApiError, ApiResult};
 
 use crate::{Product, RegionScope, not_emulated, object};
 pub use settings::{CvmSettings, Timings};
-use state::{CvmState, Inner};
+use state::{CvmState, Inner, Loader};
 
 /// The only CVM version the cloud has.
 pub const VERSION: &str = "2017-03-12";
@@ -111,7 +111,7 @@ impl Cvm {
 /// it is indexed (settling 100,000 launches one by one on the first read would re-index each
 /// twice); terminations that finished are deleted from the store.
 async fn load(store: &dyn Store, now_ms: i64) -> Result<Inner, StoreError> {
-    let mut inner = Inner::default();
+    let mut loader = Loader::default();
     let mut finished: Vec<String> = Vec::new();
     store
         .scan_each(instances::TABLE, "", &mut |key, bytes| {
@@ -133,7 +133,7 @@ async fn load(store: &dyn Store, now_ms: i64) -> Result<Inner, StoreError> {
                 Some(inst)
             };
             match settled {
-                Some(inst) => inner.put(&(app_id, region.to_owned()), inst),
+                Some(inst) => loader.add(&(app_id, region.to_owned()), inst),
                 None => finished.push(key.to_owned()),
             }
             Ok(())
@@ -146,8 +146,8 @@ async fn load(store: &dyn Store, now_ms: i64) -> Result<Inner, StoreError> {
                 .next()
                 .and_then(|a| a.parse().ok())
                 .unwrap_or(0);
-            inner
-                .keypairs
+            loader
+                .keypairs()
                 .entry(app_id)
                 .or_default()
                 .insert(kp.key_id.clone(), kp);
@@ -160,7 +160,7 @@ async fn load(store: &dyn Store, now_ms: i64) -> Result<Inner, StoreError> {
         }
         store.commit(batch).await?;
     }
-    Ok(inner)
+    Ok(loader.finish())
 }
 
 #[async_trait::async_trait]
