@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of tclocal: formatting and lints, the Rust tests, then the official-SDK
-# compatibility suites (Python and Node.js) and the dashboard's browser test against a real
-# `tclocal serve` on loopback.
+# compatibility suites (Python and Node.js), an OpenTofu run (compat/terraform) and the
+# dashboard's browser test against a real `tclocal serve` on loopback.
 # It installs what the suites need into .cache/ (nothing global), so it works on a new
 # machine. This is the test command README.md shows, and the one .ci/run calls.
 set -euo pipefail
@@ -32,6 +32,9 @@ scripts/bench-smoke.sh
 
 step "official SDK compatibility suites"
 scripts/compat.sh
+
+step "OpenTofu + Tencent Cloud provider against tclocal (compat/terraform; first build ~15 min)"
+scripts/terraform.sh
 
 step "dashboard in a real headless Chromium"
 scripts/browser.sh
