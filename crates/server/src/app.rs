@@ -11,6 +11,7 @@ use tclocal_services::cam::Cam;
 use tclocal_services::cvm::Cvm;
 use tclocal_services::identity::{Identity, IdentityError};
 use tclocal_services::sts::Sts;
+use tclocal_services::tag::Tag;
 use tclocal_services::{Product, Products};
 use tclocal_store::{MemoryStore, PgStore, SqliteOptions, SqliteStore, Store, StoreError};
 use tclocal_wire::clock::{Clock, SystemClock};
@@ -190,7 +191,9 @@ impl App {
             deps.emulated.now_millis(),
         )
         .await?;
-        products.register(Arc::new(cvm));
+        let cvm = Arc::new(cvm);
+        products.register(cvm.clone());
+        products.register(Arc::new(Tag::new(vec![cvm])));
         products.register(Arc::new(Cam::new(identity.clone())));
         products.register(Arc::new(Sts::new(identity.clone())));
         for product in deps.replacements {

@@ -10,6 +10,7 @@
 //! - [`cvm`]: Cloud Virtual Machine, 2017-03-12.
 //! - [`cam`]: Cloud Access Management, 2019-01-16 (and its policy engine).
 //! - [`sts`]: Security Token Service, 2018-08-13.
+//! - [`tag`]: Tag, 2018-08-13 (the tags of other products' resources).
 
 // The full CVM `Instance` shape is one `json!` literal, deeper than the default limit.
 #![recursion_limit = "256"]
@@ -19,6 +20,7 @@ pub mod cvm;
 pub mod identity;
 pub mod regions;
 pub mod sts;
+pub mod tag;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -334,6 +334,22 @@ fn read_launch(cx: &RequestContext, p: &Map<String, Value>) -> Result<Launch> {
 }
 
 impl Cvm {
+    /// True when capacity left for `instance_type` in `zone` is nil (the zone's or the type's).
+    pub(crate) fn sold_out(&self, inner: &Inner, zone: &str, instance_type: &str) -> bool {
+        let zone_full = self
+            .settings
+            .zone_capacity
+            .get(zone)
+            .is_some_and(|cap| *cap <= inner.placed_in_zone(zone));
+        let pair = (zone.to_owned(), instance_type.to_owned());
+        zone_full
+            || self
+                .settings
+                .type_capacity
+                .get(&pair)
+                .is_some_and(|cap| *cap <= inner.placed(zone, instance_type))
+    }
+
     /// How many of the requested instances quota and capacity allow, or why none.
     fn admit(&self, inner: &Inner, key: &ScopeKey, l: &Launch) -> Result<usize> {
         let mut allowed = l.count;

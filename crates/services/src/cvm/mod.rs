@@ -37,8 +37,9 @@ pub(crate) static MESSAGES: LazyLock<Templates> = LazyLock::new(|| {
 });
 
 /// Actions tclocal emulates.
-const EMULATED: [&str; 13] = [
+const EMULATED: [&str; 14] = [
     "DescribeInstancesStatus",
+    "DescribeZoneInstanceConfigInfos",
     "DescribeRegions",
     "DescribeZones",
     "DescribeInstanceTypeConfigs",
@@ -201,6 +202,12 @@ impl Product for Cvm {
                 return describe::describe_instance_type_configs(cx, p);
             }
             "DescribeImages" => return describe::describe_images(cx, p),
+            "DescribeZoneInstanceConfigInfos" => {
+                let inner = self.state.read(cx.received_at_ms);
+                return describe::describe_zone_instance_config_infos(cx, p, |zone, t| {
+                    self.sold_out(&inner, zone, t)
+                });
+            }
             "DescribeInstanceFamilyConfigs" => {
                 return Ok(describe::describe_instance_family_configs(cx));
             }
@@ -262,6 +269,50 @@ impl Product for Cvm {
             .map(std::collections::BTreeMap::len)
             .sum();
         json!({"instances": instances, "key_pairs": keypairs})
+    }
+}
+
+impl crate::tag::Tagged for Cvm {
+    fn service_type(&self) -> &'static str {
+        "cvm"
+    }
+
+    fn resource_prefixes(&self) -> &'static [&'static str] {
+        &["instance", "keypair"]
+    }
+
+    /// Key pairs belong to the account, not a region (as tclocal keeps them), so `region`
+    /// narrows instances only.
+    fn resource_tags(
+        &self,
+        app_id: u64,
+        region: &str,
+        prefix: &str,
+        ids: &[&str],
+        now_ms: i64,
+    ) -> Vec<(String, Vec<(String, String)>)> {
+        let inner = self.state.read(now_ms);
+        match prefix {
+            "instance" => {
+                let Some(scope) = inner.scope(&(app_id, region.to_owned())) else {
+                    return Vec::new();
+                };
+                ids.iter()
+                    .filter_map(|id| scope.get(id))
+                    .map(|i| (i.id.clone(), i.tags.clone()))
+                    .collect()
+            }
+            "keypair" => {
+                let Some(kps) = inner.keypairs.get(&app_id) else {
+                    return Vec::new();
+                };
+                ids.iter()
+                    .filter_map(|id| kps.get(*id))
+                    .map(|k| (k.key_id.clone(), k.tags.clone()))
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
     }
 }
 
