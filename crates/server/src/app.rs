@@ -11,12 +11,14 @@ use tclocal_services::cam::Cam;
 use tclocal_services::cvm::Cvm;
 use tclocal_services::identity::{Identity, IdentityError};
 use tclocal_services::sts::Sts;
+use tclocal_services::tag::Tag;
 use tclocal_services::{Product, Products};
 use tclocal_store::{MemoryStore, PgStore, SqliteOptions, SqliteStore, Store, StoreError};
 use tclocal_wire::clock::{Clock, SystemClock};
 use tclocal_wire::ids::{RandomResourceIds, RequestIds, ResourceIds, UuidRequestIds};
 
 use crate::clock::EmulatedTime;
+use crate::coherence::Coherence;
 use crate::config::{Config, Durability, StoreConfig};
 use crate::control;
 use crate::faults::Faults;
@@ -193,16 +195,34 @@ impl App {
             deps.emulated.now_millis(),
         )
         .await?;
-        products.register(Arc::new(cvm));
+        let cvm = Arc::new(cvm);
+        products.register(cvm.clone());
+        products.register(Arc::new(Tag::new(vec![cvm])));
         products.register(Arc::new(Cam::new(identity.clone())));
         products.register(Arc::new(Sts::new(identity.clone())));
         for product in deps.replacements {
             products.register(product);
         }
-        let states = States::new(store.clone(), products.clone(), time);
-        for path in seed_files(&config.seeds)? {
-            apply_seed(&states, &path, deps.emulated.now_millis()).await?;
-        }
+        let states = States::new(store.clone(), products.clone(), time.clone());
+        // Seeds are applied under the processes' write lock, so two processes starting on one
+        // shared database do not interleave them.
+        let coherence = match store.shared() {
+            Some(shared) => {
+                let start = Coherence::new(shared, products.clone(), time, 0);
+                let section = start.before_write(deps.emulated.now_millis()).await?;
+                for path in seed_files(&config.seeds)? {
+                    apply_seed(&states, &path, deps.emulated.now_millis()).await?;
+                }
+                drop(section);
+                Some(Arc::new(start))
+            }
+            None => {
+                for path in seed_files(&config.seeds)? {
+                    apply_seed(&states, &path, deps.emulated.now_millis()).await?;
+                }
+                None
+            }
+        };
         let journal = Arc::new(Journal::new(config.journal_size));
         let faults = Arc::new(Faults::default());
         let rates =
@@ -226,6 +246,7 @@ impl App {
             journal: journal.clone(),
             faults: faults.clone(),
             rates,
+            coherence,
         };
         Ok(App {
             inner: Arc::new(Inner {
@@ -298,6 +319,11 @@ impl App {
     /// The settings shown by `/_tclocal/info` (no secrets).
     pub(crate) fn settings(&self) -> &serde_json::Value {
         &self.inner.settings
+    }
+
+    /// Set when several processes share the store.
+    pub(crate) fn coherence(&self) -> Option<&Arc<Coherence>> {
+        self.inner.gateway.coherence.as_ref()
     }
 
     /// Snapshots, imports and resets.

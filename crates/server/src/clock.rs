@@ -104,6 +104,28 @@ impl EmulatedTime {
         Ok(())
     }
 
+    /// Catches up with an offset another process sharing the store wrote; never back.
+    ///
+    /// # Errors
+    /// A store failure, or an offset record this build cannot read.
+    pub async fn refresh(&self) -> Result<(), StoreError> {
+        let _writer = self.writer.lock().await;
+        let stored = match self.store.get(TABLE, KEY).await? {
+            Some(bytes) => {
+                codec::decode_at::<ClockState>(TABLE, KEY, &bytes)?
+                    .1
+                    .offset_ms
+            }
+            None => 0,
+        };
+        let behind = stored - self.offset_ms();
+        if behind > 0 {
+            self.clock.advance_millis(behind);
+            self.offset_ms.store(stored, Ordering::Release);
+        }
+        Ok(())
+    }
+
     /// Writes the current offset again, after a reset emptied every table.
     ///
     /// # Errors

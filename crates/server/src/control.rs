@@ -26,19 +26,10 @@ use crate::snapshot::{Mode, Scope, Snapshot, SnapshotError};
 
 /// Routes under `/_tclocal`.
 pub(crate) fn router(app: &App) -> Router<App> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/info", get(info))
+    // What reads or changes the state the processes of a shared store have in common.
+    let shared = Router::new()
         .route("/clock", get(clock))
         .route("/clock/advance", post(advance))
-        .route("/requests", get(requests))
-        .route("/requests/{id}", get(request))
-        .route(
-            "/faults",
-            get(list_faults).post(add_fault).delete(clear_faults),
-        )
-        .route("/faults/{id}", axum::routing::delete(remove_fault))
         .route("/resources", get(resources))
         .route(
             "/state",
@@ -53,11 +44,47 @@ pub(crate) fn router(app: &App) -> Router<App> {
         .route("/keys/{id}/disable", post(disable_key))
         .route("/mfa", post(create_mfa))
         .route("/mfa/code", get(mfa_code))
+        .route_layer(middleware::from_fn_with_state(app.clone(), coherent));
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/info", get(info))
+        .route("/requests", get(requests))
+        .route("/requests/{id}", get(request))
+        .route(
+            "/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/faults/{id}", axum::routing::delete(remove_fault))
+        .merge(shared)
         .route("/ui", get(ui_redirect))
         .route("/ui/", get(ui_index))
         .route("/ui/{file}", get(ui_file))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), guard))
+}
+
+/// On a store several processes share: a read catches up with the other processes first, a
+/// change holds their write lock until it is done (as API calls do).
+async fn coherent(State(app): State<App>, req: Request, next: Next) -> Response {
+    let Some(coherence) = app.coherence() else {
+        return next.run(req).await;
+    };
+    let now = app.clock().now_millis();
+    if req.method() == axum::http::Method::GET {
+        if let Err(e) = coherence.before_read(now).await {
+            return error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+        }
+        return next.run(req).await;
+    }
+    match coherence.before_write(now).await {
+        Ok(section) => {
+            let response = next.run(req).await;
+            drop(section);
+            response
+        }
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
 }
 
 /// The largest state file `PUT /_tclocal/state` accepts.

@@ -11,6 +11,7 @@
 //! - [`gateway`]: the API pipeline.
 //! - [`control`]: the `/_tclocal/*` endpoints.
 //! - [`journal`], [`faults`], [`ratelimit`]: what the control plane shows and steers.
+//! - `coherence`: several processes on one PostgreSQL database.
 //! - [`snapshot`]: state export, import, reset and seeds (rows moved whole; products only say
 //!   which account a row belongs to).
 //! - [`clock`]: emulated time's offset, kept in the store across restarts.
@@ -21,6 +22,7 @@
 
 pub mod app;
 pub mod clock;
+mod coherence;
 pub mod config;
 pub mod control;
 pub mod faults;

@@ -10,6 +10,7 @@
 //! - [`cvm`]: Cloud Virtual Machine, 2017-03-12.
 //! - [`cam`]: Cloud Access Management, 2019-01-16 (and its policy engine).
 //! - [`sts`]: Security Token Service, 2018-08-13.
+//! - [`tag`]: Tag, 2018-08-13 (the tags of other products' resources).
 
 // The full CVM `Instance` shape is one `json!` literal, deeper than the default limit.
 #![recursion_limit = "256"]
@@ -19,6 +20,7 @@ pub mod cvm;
 pub mod identity;
 pub mod regions;
 pub mod sts;
+pub mod tag;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -89,6 +91,15 @@ pub trait Product: Send + Sync + 'static {
     /// True when tclocal emulates `action` of `version`; other actions of the model are
     /// validated and then answered as not emulated.
     fn emulates(&self, version: &str, action: &str) -> bool;
+
+    /// True when `action` may change state. On a store several processes share, such a call
+    /// holds the processes' write lock from its first read to its durable answer. By default
+    /// every action but those named for reading (Describe…, Get…, List…, Inquiry…, Query…,
+    /// Check…).
+    fn writes(&self, action: &str) -> bool {
+        const READS: [&str; 6] = ["Describe", "Get", "List", "Inquiry", "Query", "Check"];
+        !READS.iter().any(|verb| action.starts_with(verb))
+    }
 
     /// Serves one validated request.
     async fn call(

@@ -76,6 +76,11 @@ impl Sts {
 
 #[async_trait::async_trait]
 impl Product for Sts {
+    /// Every STS action issues a token, which is state (GetFederationToken too).
+    fn writes(&self, _action: &str) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "sts"
     }

@@ -9,7 +9,8 @@
 //! - [`Store`], [`Batch`] / [`Op`], [`StoreError`]: the contract.
 //! - [`MemoryStore`]: `--ephemeral`, and the default for every other crate's tests.
 //! - [`SqliteStore`]: the embedded default under `--data-dir`; one writer thread does group commit.
-//! - [`PgStore`]: PostgreSQL (`--store postgres://…`), for one tclocal process per database.
+//! - [`PgStore`]: PostgreSQL (`--store postgres://…`), which several tclocal processes can share
+//!   ([`Shared`]).
 //! - [`codec`]: versioned envelopes for persisted records, so a schema change is a migration and
 //!   never a silent misread.
 //! - [`testsuite`]: the conformance suite every backend's own tests call.
@@ -38,8 +39,14 @@ pub mod testsuite;
 pub use batch::{Batch, Op};
 pub use error::{Result, StoreError};
 pub use memory::MemoryStore;
-pub use postgres::{IN_USE_MESSAGE, PgStore, redact_postgres_url};
+pub use postgres::{PgStore, redact_postgres_url};
 pub use sqlite::{CommitStats, SqliteOptions, SqliteStore};
+
+/// What [`Store::scan_each`] calls with each row's key and value.
+pub type RowFn<'a> = dyn FnMut(&str, &[u8]) -> Result<()> + Send + 'a;
+
+/// The wait for a queued batch to be durable (see [`Store::enqueue`]).
+pub type Durable = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>;
 
 /// A transactional key-value store, partitioned into named tables.
 ///
@@ -59,11 +66,33 @@ pub trait Store: Send + Sync + 'static {
     /// All rows of a table whose key starts with prefix, in key order.
     async fn scan(&self, table: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
 
+    /// Calls `each` with every row of `table` whose key starts with `prefix`, in key order,
+    /// without holding them all in memory at once (start-up reads every record). An error
+    /// from `each` stops the scan and is returned.
+    async fn scan_each(&self, table: &str, prefix: &str, each: &mut RowFn<'_>) -> Result<()> {
+        for (key, value) in self.scan(table, prefix).await? {
+            each(&key, &value)?;
+        }
+        Ok(())
+    }
+
     /// Applies all ops atomically and durably (when it returns Ok, the data survives a process crash).
     ///
     /// Ops apply in order, so a later op on the same key wins. If the returned future is dropped
     /// before it completes, the batch may or may not have been applied, but never partially.
     async fn commit(&self, batch: Batch) -> Result<()>;
+
+    /// Queues `batch` behind every batch queued or committed before it and returns the wait
+    /// for its durability.
+    ///
+    /// A caller that holds a lock while deciding a change can queue it, release the lock and
+    /// only then wait: the queue keeps the order the lock gave, and other callers' batches can
+    /// join the same physical transaction (group commit). The default commits before it
+    /// returns, which keeps the order for backends that cannot queue.
+    async fn enqueue(&self, batch: Batch) -> Result<Durable> {
+        self.commit(batch).await?;
+        Ok(Box::pin(std::future::ready(Ok(()))))
+    }
 
     /// Removes every row of the table (reset); table None = everything.
     async fn clear(&self, table: Option<&str>) -> Result<()>;
@@ -76,6 +105,28 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<()> {
         Ok(())
     }
+
+    /// How processes sharing this store stay coherent, for a backend that several processes
+    /// can use at once; `None` for a store only this process writes.
+    fn shared(&self) -> Option<std::sync::Arc<dyn Shared>> {
+        None
+    }
+}
+
+/// What several processes sharing one store use to keep their working copies coherent: a
+/// generation that tells a process its copy is stale, and a lock that serialises the
+/// processes' read-decide-write sections.
+#[async_trait::async_trait]
+pub trait Shared: Send + Sync {
+    /// A number that every commit and clear, by any process, changes.
+    async fn generation(&self) -> Result<i64>;
+
+    /// Waits until no other process holds the write lock and takes it. It is the process's, not
+    /// a task's: the caller keeps other tasks of its process out itself.
+    async fn lock_writes(&self) -> Result<()>;
+
+    /// Releases the write lock.
+    async fn unlock_writes(&self) -> Result<()>;
 }
 
 /// The smallest string greater than every string that starts with `prefix`, or `None` when no

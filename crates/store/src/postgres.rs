@@ -7,20 +7,23 @@
 //! `tclocal_schema_version` holds the schema version, moved by the versioned [`MIGRATIONS`] at
 //! open; a database written by a newer tclocal is refused with [`StoreError::SchemaTooNew`].
 //!
-//! One process per database: tclocal keeps hot indexes in memory, so two processes writing one
-//! database would each serve a stale view. [`PgStore::open`] takes a session-level advisory lock
-//! and refuses to open while another session holds it.
+//! Several processes per database: tclocal keeps hot indexes in memory, so processes sharing a
+//! database coordinate through [`Shared`] (see [`Store::shared`]): every commit and clear bumps
+//! `tclocal_generation` in its own transaction, so a process knows when its copy is stale, and
+//! a session-level advisory lock on a second session serialises the processes' writes.
+//! Migrations run under another advisory lock, so processes starting together migrate once.
 //!
 //! Connection: one `tokio_postgres` client (with its prepared statements) behind a tokio mutex.
 //! Every operation (reads too) takes the mutex, because a read pipelined into another caller's
 //! open transaction would see that transaction's uncommitted rows. Each commit is one transaction, run in a spawned task, so a
 //! caller that stops waiting cannot leave a transaction half sent: it commits or rolls back whole.
 //!
-//! Reconnection: when the session is lost (the server restarted, an administrator ended it), the
+//! Reconnection: when a session is lost (the server restarted, an administrator ended it), the
 //! call that meets the loss fails with a [`StoreError::Backend`] naming it, and the next call
-//! opens a new session first (advisory lock, migrations check, prepared statements). While the
-//! server cannot be reached every call fails fast, trying again at most every
-//! [`RECONNECT_INTERVAL`]; [`Store::ping`] tells `/_tclocal/ready`.
+//! opens a new session first (migrations check, prepared statements; the lock session is
+//! reopened the next time the write lock is taken). While the server cannot be reached every
+//! call fails fast, trying again at most every [`RECONNECT_INTERVAL`]; [`Store::ping`] tells
+//! `/_tclocal/ready`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,17 +32,16 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, NoTls, Statement};
 
-use crate::{Batch, Op, Result, Store, StoreError, prefix_upper_bound};
+use crate::{Batch, Op, Result, Shared, Store, StoreError, prefix_upper_bound};
 
-/// Key of the advisory lock that marks a database as in use by one tclocal process (the bytes of
-/// "tclocal" as a number). Advisory locks are scoped to one database, so several tclocal processes
-/// can share one server with a database each.
-const ADVISORY_LOCK_KEY: i64 = 0x0074_636C_6F63_616C;
+/// Key of the advisory lock held while migrating (the bytes of "tclocal" as a number). Advisory
+/// locks are scoped to one database, so tclocal deployments on one server with a database each
+/// do not meet.
+const MIGRATION_LOCK_KEY: i64 = 0x0074_636C_6F63_616C;
 
-/// How long [`PgStore::open`] keeps trying for the advisory lock before refusing. A process that
-/// has just closed its store (a restart) releases the lock when the server has processed the end
-/// of its session, a moment after the client let go of it; this bridges that moment.
-const LOCK_WAIT: Duration = Duration::from_secs(2);
+/// Key of the advisory lock that serialises the writes of the processes sharing a database
+/// ("tclocaw").
+const WRITE_LOCK_KEY: i64 = 0x0074_636C_6F63_6177;
 
 /// How long connecting may take before the open fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,10 +53,6 @@ const RECONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// every request; calls in between fail at once with the last attempt's error.
 const RECONNECT_INTERVAL: Duration = Duration::from_millis(250);
 
-/// The message of the error [`PgStore::open`] returns while another process holds the database.
-pub const IN_USE_MESSAGE: &str = "another tclocal process uses this database; \
-     sharing one database between processes is not supported yet";
-
 struct Migration {
     /// What it changes; also names the step in a failed migration's error.
     description: &'static str,
@@ -63,16 +61,26 @@ struct Migration {
 
 /// Append only; never edit an entry that has shipped. Entry `i` moves a database from version `i`
 /// to `i + 1`.
-const MIGRATIONS: &[Migration] = &[Migration {
-    description: "key-value rows, one table for every service table",
-    // COLLATE "C" makes comparisons and ORDER BY byte-wise, the order every backend scans in.
-    sql: "CREATE TABLE tclocal_kv (
-              tbl   TEXT COLLATE \"C\" NOT NULL,
-              key   TEXT COLLATE \"C\" NOT NULL,
-              value BYTEA NOT NULL,
-              PRIMARY KEY (tbl, key)
-          )",
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        description: "key-value rows, one table for every service table",
+        // COLLATE "C" makes comparisons and ORDER BY byte-wise, the order every backend scans in.
+        sql: "CREATE TABLE tclocal_kv (
+                  tbl   TEXT COLLATE \"C\" NOT NULL,
+                  key   TEXT COLLATE \"C\" NOT NULL,
+                  value BYTEA NOT NULL,
+                  PRIMARY KEY (tbl, key)
+              )",
+    },
+    Migration {
+        description: "a generation counter that every commit moves, for processes sharing the database",
+        sql: "CREATE TABLE tclocal_generation (
+                  only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+                  value    BIGINT NOT NULL
+              );
+              INSERT INTO tclocal_generation (only_row, value) VALUES (TRUE, 0);",
+    },
+];
 
 /// Schema version this build creates and understands.
 fn supported_version() -> u32 {
@@ -194,48 +202,76 @@ fn redact_key_value(conninfo: &str) -> String {
 pub struct PgStore {
     described: String,
     conn: Arc<Mutex<Session>>,
+    /// A second session that only takes and releases [`WRITE_LOCK_KEY`]: waiting for the lock
+    /// must not hold up this process's other statements.
+    lock_session: Arc<Mutex<LockSession>>,
 }
 
-/// The current session, or what is needed to open the next one.
-struct Session {
-    conn: Option<Conn>,
+/// When a lost session may be replaced, and why the last attempt failed.
+struct Reconnect {
     config: tokio_postgres::Config,
-    /// When the last reconnection was tried, and why it failed.
     last_attempt: Option<(tokio::time::Instant, StoreError)>,
 }
 
+impl Reconnect {
+    fn new(config: &tokio_postgres::Config) -> Self {
+        let mut config = config.clone();
+        config.connect_timeout(RECONNECT_TIMEOUT);
+        Reconnect {
+            config,
+            last_attempt: None,
+        }
+    }
+
+    /// Runs `open`, unless the last attempt failed less than [`RECONNECT_INTERVAL`] ago.
+    async fn attempt<T, F>(&mut self, open: impl FnOnce(tokio_postgres::Config) -> F) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
+        if let Some((at, err)) = &self.last_attempt {
+            if at.elapsed() < RECONNECT_INTERVAL {
+                return Err(err.clone());
+            }
+        }
+        match open(self.config.clone()).await {
+            Ok(opened) => {
+                tracing::info!("reconnected to PostgreSQL");
+                self.last_attempt = None;
+                Ok(opened)
+            }
+            Err(err) => {
+                let err = match err {
+                    StoreError::Backend(message) => StoreError::Backend(format!(
+                        "{message} (reconnecting after the connection was lost)"
+                    )),
+                    other => other,
+                };
+                self.last_attempt = Some((tokio::time::Instant::now(), err.clone()));
+                Err(err)
+            }
+        }
+    }
+}
+
+/// The statements' session, replaced by a new one when it is lost.
+struct Session {
+    conn: Option<Conn>,
+    reconnect: Reconnect,
+}
+
 impl Session {
-    /// The open session; a lost one is replaced by a new one first.
+    /// The open session; a lost one is replaced first.
     async fn get(&mut self) -> Result<&mut Conn> {
         if self.conn.as_ref().is_some_and(|c| c.client.is_closed()) {
             tracing::warn!("the connection to PostgreSQL is lost; reconnecting");
             self.conn = None;
         }
         if self.conn.is_none() {
-            if let Some((at, err)) = &self.last_attempt {
-                if at.elapsed() < RECONNECT_INTERVAL {
-                    return Err(err.clone());
-                }
-            }
-            let mut config = self.config.clone();
-            config.connect_timeout(RECONNECT_TIMEOUT);
-            match connect(&config).await {
-                Ok(conn) => {
-                    tracing::info!("reconnected to PostgreSQL");
-                    self.last_attempt = None;
-                    self.conn = Some(conn);
-                }
-                Err(err) => {
-                    let err = match err {
-                        StoreError::Backend(message) => StoreError::Backend(format!(
-                            "{message} (reconnecting after the connection was lost)"
-                        )),
-                        other => other,
-                    };
-                    self.last_attempt = Some((tokio::time::Instant::now(), err.clone()));
-                    return Err(err);
-                }
-            }
+            let conn = self
+                .reconnect
+                .attempt(|config| async move { open_session(&config).await })
+                .await?;
+            self.conn = Some(conn);
         }
         self.conn
             .as_mut()
@@ -243,20 +279,31 @@ impl Session {
     }
 }
 
-/// Opens a session: connects, takes the advisory lock, migrates, prepares the statements.
-async fn connect(config: &tokio_postgres::Config) -> Result<Conn> {
-    let (mut client, connection) = config
-        .connect(NoTls)
-        .await
-        .map_err(|e| pg_error("connect", &e))?;
-    // The connection task ends by itself when the client is dropped (and the server has closed
-    // the session) or when the connection breaks; the client then reports it as closed.
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    lock_database(&client).await?;
-    migrate(&mut client).await?;
-    Conn::prepare(client).await
+/// The write lock's session, replaced by a new one when it is lost.
+struct LockSession {
+    client: Option<Client>,
+    reconnect: Reconnect,
+}
+
+impl LockSession {
+    /// The open session; a lost one is replaced first. The lock dies with its session, so a
+    /// new one never holds it.
+    async fn get(&mut self) -> Result<&Client> {
+        if self.client.as_ref().is_some_and(Client::is_closed) {
+            tracing::warn!("the PostgreSQL lock session is lost; reconnecting");
+            self.client = None;
+        }
+        if self.client.is_none() {
+            let client = self
+                .reconnect
+                .attempt(|config| async move { connect(&config).await })
+                .await?;
+            self.client = Some(client);
+        }
+        self.client
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("postgres: no lock session".to_owned()))
+    }
 }
 
 /// The session and its prepared statements (prepared once at open, so each call is one round trip
@@ -271,6 +318,8 @@ struct Conn {
     upsert_rows: Statement,
     clear_table: Statement,
     clear_all: Statement,
+    bump: Statement,
+    generation: Statement,
 }
 
 impl Conn {
@@ -313,6 +362,8 @@ impl Conn {
             // for readers in other sessions (psql, a backup).
             clear_table: prepare("DELETE FROM tclocal_kv WHERE tbl = $1").await?,
             clear_all: prepare("DELETE FROM tclocal_kv").await?,
+            bump: prepare("UPDATE tclocal_generation SET value = value + 1").await?,
+            generation: prepare("SELECT value FROM tclocal_generation").await?,
             client,
         })
     }
@@ -330,12 +381,13 @@ impl PgStore {
     /// Connects to the database at `url` (`postgres://user[:password]@host[:port]/db`, or any
     /// connection string `tokio-postgres` accepts), without TLS.
     ///
-    /// Takes the database's tclocal advisory lock, then runs pending schema migrations.
+    /// Runs pending schema migrations (under an advisory lock, so processes opening the same
+    /// database together migrate it once).
     ///
     /// # Errors
-    /// [`StoreError::Backend`] when the URL is invalid, the server cannot be reached, or another
-    /// process holds the lock ([`IN_USE_MESSAGE`]); [`StoreError::SchemaTooNew`] for a database
-    /// written by a newer tclocal. Messages show the URL without its password.
+    /// [`StoreError::Backend`] when the URL is invalid or the server cannot be reached;
+    /// [`StoreError::SchemaTooNew`] for a database written by a newer tclocal. Messages show
+    /// the URL without its password.
     pub async fn open(url: &str) -> Result<Self> {
         let described = redact_postgres_url(url);
         // Open errors name the database (without its password), since the operator picks it.
@@ -352,7 +404,8 @@ impl PgStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
-        let conn = connect(&config).await.map_err(naming)?;
+        let conn = open_session(&config).await.map_err(naming)?;
+        let lock_session = connect(&config).await.map_err(naming)?;
         Ok(Self {
             // A URL names its scheme already; a key-value string gets one.
             described: if described.contains("://") {
@@ -362,34 +415,49 @@ impl PgStore {
             },
             conn: Arc::new(Mutex::new(Session {
                 conn: Some(conn),
-                config,
-                last_attempt: None,
+                reconnect: Reconnect::new(&config),
+            })),
+            lock_session: Arc::new(Mutex::new(LockSession {
+                client: Some(lock_session),
+                reconnect: Reconnect::new(&config),
             })),
         })
     }
 }
 
-/// Takes the session-level advisory lock, retrying for [`LOCK_WAIT`].
-async fn lock_database(client: &Client) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + LOCK_WAIT;
-    loop {
-        let row = client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&ADVISORY_LOCK_KEY])
-            .await
-            .map_err(|e| pg_error("take the advisory lock", &e))?;
-        let locked: bool = row.get(0);
-        if locked {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(StoreError::Backend(IN_USE_MESSAGE.to_owned()));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// The statements' session: connects, migrates under the migration lock (so processes
+/// opening one database together migrate it once), prepares the statements.
+async fn open_session(config: &tokio_postgres::Config) -> Result<Conn> {
+    let mut client = connect(config).await?;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
+        .await
+        .map_err(|e| pg_error("take the migration lock", &e))?;
+    let migrated = migrate(&mut client).await;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
+        .await
+        .map_err(|e| pg_error("release the migration lock", &e))?;
+    migrated?;
+    Conn::prepare(client).await
 }
 
-/// Brings the database up to [`supported_version`], or refuses it. Runs under the advisory lock,
-/// so no other tclocal migrates at the same time.
+/// One session to the database.
+async fn connect(config: &tokio_postgres::Config) -> Result<Client> {
+    let (client, connection) = config
+        .connect(NoTls)
+        .await
+        .map_err(|e| pg_error("connect", &e))?;
+    // The connection task ends by itself when the client is dropped (and the server has closed
+    // the session) or when the connection breaks; the client then reports it as closed.
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// Brings the database up to [`supported_version`], or refuses it. Runs under the migration
+/// lock, so no other tclocal migrates at the same time.
 async fn migrate(client: &mut Client) -> Result<()> {
     let tx = client
         .transaction()
@@ -547,6 +615,9 @@ async fn apply(conn: &mut Conn, effect: NetEffect) -> Result<()> {
         .await
         .map_err(|e| pg_error("write rows", &e))?;
     }
+    tx.execute(&conn.bump, &[])
+        .await
+        .map_err(|e| pg_error("move the generation", &e))?;
     tx.commit().await.map_err(|e| pg_error("commit", &e))
 }
 
@@ -556,14 +627,22 @@ enum Write {
     Clear(Option<String>),
 }
 
-/// Empties one table, or all of them, in one statement.
-async fn clear(conn: &Conn, table: Option<&str>) -> Result<()> {
+/// Empties one table, or all of them, in one transaction.
+async fn clear(conn: &mut Conn, table: Option<&str>) -> Result<()> {
+    let tx = conn
+        .client
+        .transaction()
+        .await
+        .map_err(|e| pg_error("begin clear", &e))?;
     match table {
-        Some(table) => conn.client.execute(&conn.clear_table, &[&table]).await,
-        None => conn.client.execute(&conn.clear_all, &[]).await,
+        Some(table) => tx.execute(&conn.clear_table, &[&table]).await,
+        None => tx.execute(&conn.clear_all, &[]).await,
     }
-    .map(drop)
-    .map_err(|e| pg_error("clear", &e))
+    .map_err(|e| pg_error("clear", &e))?;
+    tx.execute(&conn.bump, &[])
+        .await
+        .map_err(|e| pg_error("move the generation", &e))?;
+    tx.commit().await.map_err(|e| pg_error("commit clear", &e))
 }
 
 impl PgStore {
@@ -653,6 +732,57 @@ impl Store for PgStore {
             .map(drop)
             .map_err(|e| pg_error("ping", &e))
     }
+
+    fn shared(&self) -> Option<Arc<dyn Shared>> {
+        Some(Arc::new(PgShared {
+            conn: Arc::clone(&self.conn),
+            lock_session: Arc::clone(&self.lock_session),
+        }))
+    }
+}
+
+/// The coordination side of a [`PgStore`].
+struct PgShared {
+    conn: Arc<Mutex<Session>>,
+    lock_session: Arc<Mutex<LockSession>>,
+}
+
+#[async_trait::async_trait]
+impl Shared for PgShared {
+    async fn generation(&self) -> Result<i64> {
+        let mut session = self.conn.lock().await;
+        let conn = session.get().await?;
+        let row = conn
+            .client
+            .query_one(&conn.generation, &[])
+            .await
+            .map_err(|e| pg_error("read the generation", &e))?;
+        Ok(row.get(0))
+    }
+
+    async fn lock_writes(&self) -> Result<()> {
+        let mut session = self.lock_session.lock().await;
+        session
+            .get()
+            .await?
+            .execute("SELECT pg_advisory_lock($1)", &[&WRITE_LOCK_KEY])
+            .await
+            .map(drop)
+            .map_err(|e| pg_error("take the write lock", &e))
+    }
+
+    async fn unlock_writes(&self) -> Result<()> {
+        let session = self.lock_session.lock().await;
+        // A lost session took the lock with it: there is nothing left to release.
+        let Some(client) = session.client.as_ref().filter(|c| !c.is_closed()) else {
+            return Ok(());
+        };
+        client
+            .execute("SELECT pg_advisory_unlock($1)", &[&WRITE_LOCK_KEY])
+            .await
+            .map(drop)
+            .map_err(|e| pg_error("release the write lock", &e))
+    }
 }
 
 #[cfg(test)]
@@ -683,7 +813,8 @@ mod tests {
         let task = tokio::spawn(connection);
         client
             .batch_execute(
-                "DROP TABLE IF EXISTS tclocal_kv; DROP TABLE IF EXISTS tclocal_schema_version;",
+                "DROP TABLE IF EXISTS tclocal_kv; DROP TABLE IF EXISTS tclocal_schema_version; \
+                 DROP TABLE IF EXISTS tclocal_generation;",
             )
             .await
             .unwrap();
@@ -741,49 +872,81 @@ mod tests {
         store.clear(None).await.unwrap();
     }
 
-    /// A second open of the same database is refused with a clear message while the first store is
-    /// open, and succeeds once it is closed; committed data is there after reopening.
-    #[tokio::test]
-    async fn one_process_per_database_and_reopen_sees_commits() {
-        let Some(url) =
-            test_url("postgres::tests::one_process_per_database_and_reopen_sees_commits")
-        else {
+    /// Two stores open the same database at once (two processes): each sees the other's
+    /// commits, every commit and clear moves the generation both read, and the write lock
+    /// keeps the second taker waiting until the first releases it. Data survives a reopen.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_stores_share_one_database() {
+        let Some(url) = test_url("postgres::tests::two_stores_share_one_database") else {
             return;
         };
         let _serial = SERIAL.lock().await;
-        let first = PgStore::open(&url).await.unwrap();
+        let (first, second) = tokio::join!(PgStore::open(&url), PgStore::open(&url));
+        let (first, second) = (first.unwrap(), second.unwrap());
         first.clear(None).await.unwrap();
+        let (a, b) = (first.shared().unwrap(), second.shared().unwrap());
+        let g0 = a.generation().await.unwrap();
+        assert_eq!(b.generation().await.unwrap(), g0);
+
         let mut batch = Batch::new();
         batch.put("cvm.instances", "ins-1", b"one".to_vec());
         batch.put("cvm.instances", "ins-2", b"two".to_vec());
         first.commit(batch).await.unwrap();
+        let g1 = b.generation().await.unwrap();
+        assert!(g1 > g0, "a commit moves the generation: {g0} -> {g1}");
         let mut batch = Batch::new();
         batch.delete("cvm.instances", "ins-2");
-        first.commit(batch).await.unwrap();
-
-        let err = PgStore::open(&url).await.unwrap_err();
-        assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
-        let message = err.to_string();
-        assert!(message.contains(IN_USE_MESSAGE), "{message}");
-        assert!(message.contains("another tclocal process"), "{message}");
-        // The first store is unaffected by the refused open.
+        second.commit(batch).await.unwrap();
+        let g2 = a.generation().await.unwrap();
+        assert!(
+            g2 > g1,
+            "the other store's commit moves it too: {g1} -> {g2}"
+        );
         assert_eq!(
-            first.get("cvm.instances", "ins-1").await.unwrap(),
-            Some(b"one".to_vec())
+            first.scan("cvm.instances", "").await.unwrap(),
+            vec![("ins-1".to_owned(), b"one".to_vec())]
         );
 
-        drop(first);
-        let second = PgStore::open(&url).await.unwrap();
+        a.lock_writes().await.unwrap();
+        let taken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let waiter = {
+            let (b, taken) = (Arc::clone(&b), Arc::clone(&taken));
+            tokio::spawn(async move {
+                b.lock_writes().await.unwrap();
+                taken.store(true, std::sync::atomic::Ordering::SeqCst);
+                b.unlock_writes().await.unwrap();
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !taken.load(std::sync::atomic::Ordering::SeqCst),
+            "the second process waits while the first holds the write lock"
+        );
+        a.unlock_writes().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), waiter)
+            .await
+            .expect("the second process gets the lock once it is released")
+            .unwrap();
+        assert!(taken.load(std::sync::atomic::Ordering::SeqCst));
+
+        drop((first, a));
+        second.clear(Some("other")).await.unwrap();
+        assert!(
+            b.generation().await.unwrap() > g2,
+            "a clear moves the generation"
+        );
+        drop((second, b));
+        let third = PgStore::open(&url).await.unwrap();
         assert_eq!(
-            second.scan("cvm.instances", "").await.unwrap(),
+            third.scan("cvm.instances", "").await.unwrap(),
             vec![("ins-1".to_owned(), b"one".to_vec())]
         );
         assert!(
-            second.describe().starts_with("postgres://"),
+            third.describe().starts_with("postgres://"),
             "{}",
-            second.describe()
+            third.describe()
         );
-        second.clear(None).await.unwrap();
+        third.clear(None).await.unwrap();
     }
 
     /// A database whose schema version is above this build's is refused, and left untouched.
@@ -834,11 +997,8 @@ mod tests {
         store.commit(batch).await.unwrap();
         let version: i32 = {
             let mut session = store.conn.lock().await;
-            session
-                .get()
-                .await
-                .unwrap()
-                .client
+            let conn = session.get().await.unwrap();
+            conn.client
                 .query_one("SELECT version FROM tclocal_schema_version", &[])
                 .await
                 .unwrap()

@@ -41,6 +41,8 @@ pub async fn conformance(store: &dyn Store) {
     unicode_keys(store).await;
     large_batch(store).await;
     concurrent_commits(store).await;
+    enqueue_keeps_order(store).await;
+    scan_each_streams(store).await;
     reset(store).await;
 }
 
@@ -578,4 +580,86 @@ async fn concurrent_commits(store: &dyn Store) {
         );
     }
     reset(store).await;
+}
+
+/// Batches queued one after another apply in queue order even when their waits are awaited
+/// in the opposite order, and every wait reports success.
+async fn enqueue_keeps_order(store: &dyn Store) {
+    reset(store).await;
+    let mut waits = Vec::new();
+    for i in 0..20u8 {
+        let mut batch = Batch::new();
+        batch.put(A, "k", vec![i]);
+        if i % 2 == 1 {
+            batch.delete(A, format!("gone-{}", i - 1));
+        }
+        batch.put(A, format!("gone-{i}"), vec![i]);
+        waits.push(store.enqueue(batch).await.expect("enqueue"));
+    }
+    while let Some(wait) = waits.pop() {
+        wait.await.expect("enqueued batch is durable");
+    }
+    assert_eq!(
+        get(store, A, "k").await,
+        Some(vec![19]),
+        "enqueue: last queued wins"
+    );
+    let left: Vec<String> = scan(store, A, "gone-")
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let want: Vec<String> = (0..20u8)
+        .filter(|i| i % 2 == 1)
+        .map(|i| format!("gone-{i}"))
+        .collect();
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    assert_eq!(
+        left, want_sorted,
+        "enqueue: deletes apply after the puts queued before them"
+    );
+}
+
+/// `scan_each` visits the same rows as `scan`, in key order, including more rows than one
+/// chunk of a streaming backend; an error from the callback stops the scan and comes back.
+async fn scan_each_streams(store: &dyn Store) {
+    reset(store).await;
+    let mut batch = Batch::new();
+    for i in 0..1000u32 {
+        batch.put(A, format!("p/{i:05}"), i.to_be_bytes().to_vec());
+    }
+    batch.put(A, "q/after", b"x".to_vec());
+    batch.put(B, "p/other-table", b"y".to_vec());
+    commit(store, "scan_each", batch).await;
+    let mut seen = Vec::new();
+    store
+        .scan_each(A, "p/", &mut |k, v| {
+            seen.push((k.to_owned(), v.to_vec()));
+            Ok(())
+        })
+        .await
+        .expect("scan_each");
+    assert_eq!(
+        seen,
+        scan(store, A, "p/").await,
+        "scan_each: same rows as scan"
+    );
+    assert_eq!(seen.len(), 1000, "scan_each: every row of the prefix");
+    let mut calls = 0;
+    let stopped = store
+        .scan_each(A, "", &mut |_, _| {
+            calls += 1;
+            if calls == 300 {
+                return Err(crate::StoreError::Backend("stop here".to_owned()));
+            }
+            Ok(())
+        })
+        .await;
+    assert_eq!(
+        stopped,
+        Err(crate::StoreError::Backend("stop here".to_owned())),
+        "scan_each: the callback's error comes back"
+    );
+    assert_eq!(calls, 300, "scan_each: no call after the error");
 }

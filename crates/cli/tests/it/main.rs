@@ -4,6 +4,7 @@
 mod bounds;
 mod call;
 mod crash;
+mod shared;
 mod state;
 
 use std::io::{BufRead, BufReader};

@@ -30,6 +30,7 @@ use tclocal_wire::params::{RawParams, validate};
 use tclocal_wire::spec::{ActionSpec, ActionStatus, ServiceSpec};
 use tclocal_wire::{ApiError, ApiResult, CommonCode, Language, envelope};
 
+use crate::coherence::Coherence;
 use crate::config::{AuthMode, Limits};
 use crate::faults::{Faults, Target};
 use crate::journal::{Entry, Journal, SignatureDiagnostics};
@@ -71,6 +72,8 @@ pub struct Gateway {
     pub(crate) journal: Arc<Journal>,
     pub(crate) faults: Arc<Faults>,
     pub(crate) rates: RateLimits,
+    /// Set when several processes share the store.
+    pub(crate) coherence: Option<Arc<Coherence>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -295,6 +298,35 @@ impl Gateway {
                 .action(service, &version, &action)
                 .is_some_and(|a| a.skip_sign)
         });
+
+        // On a shared store, catch up with the other processes first: the key that signed
+        // this request, or the instance it names, may be theirs. A call that may write holds
+        // the processes' write lock until it returns.
+        let _section = match &self.coherence {
+            Some(coherence) => {
+                let writes = routed
+                    .as_ref()
+                    .ok()
+                    .and_then(|s| self.products.get(s))
+                    .is_some_and(|p| p.emulates(&version, &action) && p.writes(&action));
+                let now = received_at_ms;
+                if writes {
+                    Some(
+                        coherence
+                            .before_write(now)
+                            .await
+                            .map_err(ApiError::internal)?,
+                    )
+                } else {
+                    coherence
+                        .before_read(now)
+                        .await
+                        .map_err(ApiError::internal)?;
+                    None
+                }
+            }
+            None => None,
+        };
 
         // Authorization, timestamp, SecretId, signature.
         outcome.secret_id = auth::claimed_secret_id(&incoming);

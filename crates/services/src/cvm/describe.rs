@@ -1,5 +1,7 @@
-//! CVM's read-only catalogue actions: `DescribeInstanceTypeConfigs`, `DescribeImages` and
-//! `DescribeInstanceFamilyConfigs`. They answer from [`super::catalogue`] and keep no state.
+//! CVM's read-only catalogue actions: `DescribeInstanceTypeConfigs`, `DescribeImages`,
+//! `DescribeInstanceFamilyConfigs` and `DescribeZoneInstanceConfigInfos`. They answer from
+//! [`super::catalogue`] and keep no state; the last one also says which types are sold out,
+//! which the caller works out from capacity.
 //!
 //! Filters follow CVM's rules everywhere: at most 10 `Filters`
 //! (`InvalidParameterValue.LimitExceeded`), at most 5 `Values` each
@@ -31,6 +33,17 @@ const MAX_LIMIT: i64 = 100;
 
 /// Filters of DescribeInstanceTypeConfigs.
 const TYPE_FILTERS: [&str; 3] = ["zone", "instance-family", "instance-type"];
+
+/// Filters of DescribeZoneInstanceConfigInfos.
+const QUOTA_FILTERS: [&str; 4] = [
+    "zone",
+    "instance-family",
+    "instance-type",
+    "instance-charge-type",
+];
+
+/// The charge types tclocal sells every type under (those RunInstances accepts).
+const CHARGE_TYPES: [&str; 3] = ["POSTPAID_BY_HOUR", "PREPAID", "SPOTPAID"];
 
 /// Filters of DescribeImages. Public images have no family and no tags, so `image-family`,
 /// `tag-key`, `tag-value` and `tag:<key>` are accepted and match none of them.
@@ -176,6 +189,124 @@ fn type_config(zone: &Zone, t: &InstanceType) -> Value {
         "GpuCount": t.gpu_count,
         "GpuType": t.gpu_type,
         "GpuMemory": t.gpu_memory,
+    })
+}
+
+/// `DescribeZoneInstanceConfigInfos`: what each zone of the request's region sells, one item
+/// per (zone, type, charge type), with a price and whether it is sold out.
+///
+/// Filters as DescribeInstanceTypeConfigs (`zone`, `instance-family`, `instance-type`, checked
+/// the same way) plus `instance-charge-type` (`POSTPAID_BY_HOUR`, `PREPAID`, `SPOTPAID`; another
+/// value matches nothing). `sold_out(zone, type)` says when capacity is used up: such items are
+/// `SOLD_OUT` (`WithoutStock`), the others `SELL` (`EnoughStock`).
+///
+/// Figures the catalogue does not hold are tclocal's own, derived from the type so they stay
+/// stable: the hourly price is 0.08 per vCPU + 0.04 per GB + 6 per GPU (monthly: 720 hours at
+/// 60 %, spot: 20 % of the hourly price), the bandwidth 0.75 Gbps per vCPU (1.5–25), 6×10k PPS
+/// per vCPU (25–600); types have no local disks.
+pub(crate) fn describe_zone_instance_config_infos(
+    cx: &RequestContext,
+    params: &Map<String, Value>,
+    sold_out: impl Fn(&str, &str) -> bool,
+) -> ApiResult<Map<String, Value>> {
+    let region = cx.region.as_deref().unwrap_or_default();
+    let filters = filters(params, &QUOTA_FILTERS, &[])?;
+    for f in &filters {
+        match f.name {
+            "zone" => f.values.iter().try_for_each(|z| check_zone(z, region))?,
+            "instance-type" => f.values.iter().try_for_each(|t| check_type_name(t))?,
+            _ => {}
+        }
+    }
+    let keep = |zone: &Zone, t: &InstanceType, charge: &str| {
+        filters.iter().all(|f| match f.name {
+            "zone" => f.any(&zone.zone),
+            "instance-family" => f.any(&t.family),
+            "instance-type" => f.any(&t.instance_type),
+            "instance-charge-type" => f.any(charge),
+            _ => false,
+        })
+    };
+    let mut set = Vec::new();
+    for zone in catalogue::zones(region) {
+        for t in catalogue::types_in_zone(&zone.zone) {
+            for charge in CHARGE_TYPES {
+                if keep(zone, t, charge) {
+                    let out = sold_out(&zone.zone, &t.instance_type);
+                    set.push(quota_item(cx, zone, t, charge, out));
+                }
+            }
+        }
+    }
+    Ok(object(json!({ "InstanceTypeQuotaSet": set })))
+}
+
+/// Rounded to the cent, as prices are shown.
+fn cents(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The model's `InstanceTypeQuotaItem`.
+#[allow(clippy::cast_precision_loss)] // vCPU, GB and GPU counts are small
+fn quota_item(
+    cx: &RequestContext,
+    zone: &Zone,
+    t: &InstanceType,
+    charge: &str,
+    sold_out: bool,
+) -> Value {
+    let hourly = cents(0.08 * t.cpu as f64 + 0.04 * t.memory as f64 + 6.0 * t.gpu_count);
+    let price = match charge {
+        "PREPAID" => {
+            let monthly = cents(hourly * 720.0 * 0.6);
+            json!({"OriginalPrice": monthly, "DiscountPrice": monthly, "Discount": 100.0,
+                   "ChargeUnit": "MONTH"})
+        }
+        "SPOTPAID" => json!({"UnitPrice": hourly, "UnitPriceDiscount": cents(hourly * 0.2),
+                             "Discount": 20.0, "ChargeUnit": "HOUR"}),
+        _ => json!({"UnitPrice": hourly, "UnitPriceDiscount": hourly, "Discount": 100.0,
+                    "ChargeUnit": "HOUR"}),
+    };
+    let bandwidth = (t.cpu as f64 * 0.75).clamp(1.5, 25.0);
+    let family_name = catalogue::families()
+        .iter()
+        .find(|f| f.family == t.family)
+        .map_or(t.family.as_str(), |f| f.name.get(cx.language));
+    let amd = t.family.starts_with("SA");
+    let (status, category, reason) = if sold_out {
+        let reason = match cx.language {
+            tclocal_wire::Language::ZhCn => "该可用区的此实例规格已售罄",
+            tclocal_wire::Language::JaJp => "このゾーンではこのインスタンスタイプは売り切れです",
+            _ => "This instance type is sold out in this zone",
+        };
+        ("SOLD_OUT", "WithoutStock", reason)
+    } else {
+        ("SELL", "EnoughStock", "")
+    };
+    json!({
+        "Zone": zone.zone,
+        "InstanceType": t.instance_type,
+        "InstanceChargeType": charge,
+        "NetworkCard": if bandwidth > 10.0 { 25 } else { 10 },
+        "Externals": {},
+        "Cpu": t.cpu,
+        "Memory": t.memory,
+        "InstanceFamily": t.family,
+        "TypeName": family_name,
+        "LocalDiskTypeList": [],
+        "Status": status,
+        "Price": price,
+        "SoldOutReason": reason,
+        "InstanceBandwidth": bandwidth,
+        "InstancePps": (t.cpu * 6).clamp(25, 600),
+        "StorageBlockAmount": 0,
+        "CpuType": if amd { "AMD EPYC" } else { "Intel Xeon" },
+        "Gpu": t.gpu,
+        "Fpga": t.fpga,
+        "Remark": "",
+        "GpuCount": t.gpu_count,
+        "Frequency": if amd { "2.6GHz/3.3GHz" } else { "2.5GHz/3.1GHz" },
+        "StatusCategory": category,
     })
 }
 
@@ -898,5 +1029,111 @@ mod tests {
         for (params, code) in cases {
             assert_code(images(params.clone()), code);
         }
+    }
+
+    fn quotas(params: Value, sold_out: impl Fn(&str, &str) -> bool) -> ApiResult<Vec<Value>> {
+        let cx = cx(
+            "DescribeZoneInstanceConfigInfos",
+            "ap-guangzhou",
+            Language::EnUs,
+        );
+        let got = describe_zone_instance_config_infos(&cx, &object(params), sold_out)?;
+        Ok(got["InstanceTypeQuotaSet"].as_array().unwrap().clone())
+    }
+
+    #[test]
+    fn zone_instance_config_infos_are_every_type_of_every_zone_under_each_charge_type() {
+        let set = quotas(json!({}), |_, _| false).unwrap();
+        let per_zone: usize = catalogue::zones("ap-guangzhou")
+            .iter()
+            .map(|z| catalogue::types_in_zone(&z.zone).count())
+            .sum();
+        assert_eq!(set.len(), per_zone * CHARGE_TYPES.len());
+        for item in &set {
+            assert_shape(item, "InstanceTypeQuotaItem");
+            assert_shape(&item["Price"], "ItemPrice");
+            assert_eq!(item["Status"], "SELL");
+            let t = catalogue::instance_type(item["InstanceType"].as_str().unwrap()).unwrap();
+            assert_eq!(item["Cpu"], t.cpu);
+            assert_eq!(item["Memory"], t.memory);
+            assert!(catalogue::sells(
+                item["Zone"].as_str().unwrap(),
+                &t.instance_type
+            ));
+        }
+        let s5 = set
+            .iter()
+            .find(|i| {
+                i["InstanceType"] == "S5.MEDIUM4" && i["InstanceChargeType"] == "POSTPAID_BY_HOUR"
+            })
+            .unwrap();
+        // 2 vCPUs, 4 GB: 0.16 + 0.16.
+        assert_eq!(s5["Price"]["UnitPrice"], 0.32);
+        assert_eq!(s5["TypeName"], "Standard S5");
+    }
+
+    #[test]
+    fn zone_instance_config_infos_filter_and_mark_sold_out_types() {
+        let f = json!({"Filters": [
+            filter("zone", &["ap-guangzhou-3"]),
+            filter("instance-family", &["S5"]),
+            filter("instance-charge-type", &["PREPAID"]),
+        ]});
+        let set = quotas(f, |zone, t| zone == "ap-guangzhou-3" && t == "S5.LARGE8").unwrap();
+        assert_eq!(
+            set.len(),
+            catalogue::types_in_zone("ap-guangzhou-3")
+                .filter(|t| t.family == "S5")
+                .count()
+        );
+        for item in &set {
+            assert_eq!(item["Zone"], "ap-guangzhou-3");
+            assert_eq!(item["InstanceChargeType"], "PREPAID");
+            assert_eq!(item["Price"]["ChargeUnit"], "MONTH");
+            let sold = item["InstanceType"] == "S5.LARGE8";
+            assert_eq!(item["Status"], if sold { "SOLD_OUT" } else { "SELL" });
+            assert_eq!(
+                item["StatusCategory"],
+                if sold { "WithoutStock" } else { "EnoughStock" }
+            );
+            assert_eq!(item["SoldOutReason"].as_str().unwrap().is_empty(), !sold);
+        }
+        let none = quotas(
+            json!({"Filters": [filter("instance-charge-type", &["CDHPAID"])]}),
+            |_, _| false,
+        );
+        assert!(none.unwrap().is_empty());
+    }
+
+    #[test]
+    fn zone_instance_config_infos_reject_bad_filters() {
+        assert_code(
+            quotas(
+                json!({"Filters": [filter("sort-keys", &["cpu"])]}),
+                |_, _| false,
+            ),
+            "InvalidFilter",
+        );
+        assert_code(
+            quotas(
+                json!({"Filters": [filter("zone", &["ap-beijing-3"])]}),
+                |_, _| false,
+            ),
+            "InvalidZone.MismatchRegion",
+        );
+        assert_code(
+            quotas(
+                json!({"Filters": [filter("zone", &["xx-nowhere-1"])]}),
+                |_, _| false,
+            ),
+            "InvalidParameterValue.ZoneNotSupported",
+        );
+        assert_code(
+            quotas(
+                json!({"Filters": [filter("instance-type", &["s5-large"])]}),
+                |_, _| false,
+            ),
+            "InvalidInstanceType.Malformed",
+        );
     }
 }

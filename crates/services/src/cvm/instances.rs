@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
-use tclocal_store::{Batch, codec};
+use tclocal_store::{Batch, Durable, codec};
 use tclocal_wire::context::RequestContext;
 
 use super::Cvm;
@@ -334,6 +334,22 @@ fn read_launch(cx: &RequestContext, p: &Map<String, Value>) -> Result<Launch> {
 }
 
 impl Cvm {
+    /// True when capacity left for `instance_type` in `zone` is nil (the zone's or the type's).
+    pub(crate) fn sold_out(&self, inner: &Inner, zone: &str, instance_type: &str) -> bool {
+        let zone_full = self
+            .settings
+            .zone_capacity
+            .get(zone)
+            .is_some_and(|cap| *cap <= inner.placed_in_zone(zone));
+        let pair = (zone.to_owned(), instance_type.to_owned());
+        zone_full
+            || self
+                .settings
+                .type_capacity
+                .get(&pair)
+                .is_some_and(|cap| *cap <= inner.placed(zone, instance_type))
+    }
+
     /// How many of the requested instances quota and capacity allow, or why none.
     fn admit(&self, inner: &Inner, key: &ScopeKey, l: &Launch) -> Result<usize> {
         let mut allowed = l.count;
@@ -514,33 +530,53 @@ impl Cvm {
                 id,
             });
         }
-        self.commit(&key, &records, &garbage, &[]).await?;
         let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-        self.state.apply(now, |w| {
-            for r in records {
-                w.put(&key, r);
-            }
-            clear_garbage(w, &key, &garbage);
-        });
+        let durable = self.stage(&key, records, &garbage, now).await?;
+        drop(_writer);
+        drop(_placement);
+        self.settle_commit(durable, now).await?;
         Ok(ids_answer(&ids))
     }
 
-    /// Writes records (and drops `deleted` and finished terminations) in one transaction.
-    async fn commit(
+    /// Queues the records (and the deletion of finished terminations) as one batch and applies
+    /// them here, while the caller still holds its locks, so the store's queue keeps the order
+    /// the locks gave. The caller releases its locks before awaiting the returned durability,
+    /// which lets concurrent writers share one group commit.
+    async fn stage(
         &self,
         key: &ScopeKey,
-        records: &[Instance],
+        records: Vec<Instance>,
         garbage: &[String],
-        deleted: &[String],
-    ) -> Result<()> {
+        now: i64,
+    ) -> Result<Durable> {
         let mut batch = Batch::default();
-        for r in records {
+        for r in &records {
             batch.put(TABLE, record_key(key, &r.id), codec::encode(VERSION, r));
         }
-        for id in garbage.iter().chain(deleted) {
+        for id in garbage {
             batch.delete(TABLE, record_key(key, id));
         }
-        self.store.commit(batch).await?;
+        let durable = self.store.enqueue(batch).await?;
+        self.state.apply(now, |w| {
+            for r in records {
+                w.put(key, r);
+            }
+            clear_garbage(w, key, garbage);
+        });
+        Ok(durable)
+    }
+
+    /// Waits for a staged change to be durable; no client is answered before that. Readers may
+    /// have seen the change already: if it did not reach the store, the working copy is
+    /// reloaded from the store so that it shows only what is stored.
+    async fn settle_commit(&self, durable: Durable, now: i64) -> Result<()> {
+        if let Err(e) = durable.await {
+            tracing::error!(error = %e, "a CVM change was not stored; reloading the working copy");
+            if let Err(reload) = self.reload_state(now).await {
+                tracing::error!(error = %reload, "reloading CVM from the store failed");
+            }
+            return Err(e.into());
+        }
         Ok(())
     }
 
@@ -565,13 +601,9 @@ impl Cvm {
                 scope.map(|s| s.garbage.clone()).unwrap_or_default(),
             )
         };
-        self.commit(&key, &records, &garbage, &[]).await?;
-        self.state.apply(now, |w| {
-            for r in records {
-                w.put(&key, r);
-            }
-            clear_garbage(w, &key, &garbage);
-        });
+        let durable = self.stage(&key, records, &garbage, now).await?;
+        drop(_writer);
+        self.settle_commit(durable, now).await?;
         Ok(Map::new())
     }
 
@@ -902,10 +934,7 @@ impl Cvm {
                 .collect();
             (matched.len(), set)
         };
-        let mut out = Map::new();
-        out.insert("TotalCount".to_owned(), total.into());
-        out.insert("InstanceStatusSet".to_owned(), Value::Array(set));
-        Ok(out)
+        Ok(counted(total, "InstanceStatusSet", set))
     }
 
     pub(crate) fn describe_instances(
@@ -941,10 +970,17 @@ impl Cvm {
             (found.len(), page)
         };
         let set: Vec<Value> = page.iter().map(|i| i.to_wire()).collect();
-        Ok(super::object(
-            json!({"TotalCount": total, "InstanceSet": set}),
-        ))
+        Ok(counted(total, "InstanceSet", set))
     }
+}
+
+/// `{"TotalCount": total, <name>: set}`, with the set moved in: `json!` would serialise (deep
+/// copy) it, which costs more than building it.
+pub(crate) fn counted(total: usize, name: &str, set: Vec<Value>) -> Map<String, Value> {
+    let mut out = Map::with_capacity(2);
+    out.insert("TotalCount".to_owned(), total.into());
+    out.insert(name.to_owned(), Value::Array(set));
+    out
 }
 
 fn ids_answer(ids: &[String]) -> Map<String, Value> {

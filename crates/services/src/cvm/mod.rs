@@ -25,7 +25,7 @@ use tclocal_wire::{ApiError, ApiResult};
 
 use crate::{Product, RegionScope, not_emulated, object};
 pub use settings::{CvmSettings, Timings};
-use state::CvmState;
+use state::{CvmState, Inner, Loader};
 
 /// The only CVM version the cloud has.
 pub const VERSION: &str = "2017-03-12";
@@ -37,8 +37,9 @@ pub(crate) static MESSAGES: LazyLock<Templates> = LazyLock::new(|| {
 });
 
 /// Actions tclocal emulates.
-const EMULATED: [&str; 13] = [
+const EMULATED: [&str; 14] = [
     "DescribeInstancesStatus",
+    "DescribeZoneInstanceConfigInfos",
     "DescribeRegions",
     "DescribeZones",
     "DescribeInstanceTypeConfigs",
@@ -84,7 +85,7 @@ impl Cvm {
         settings: CvmSettings,
         now_ms: i64,
     ) -> Result<Cvm, StoreError> {
-        let state = load(store.as_ref(), now_ms).await?;
+        let state = CvmState::from_inner(load(store.as_ref(), now_ms).await?);
         Ok(Cvm {
             state,
             store,
@@ -95,67 +96,72 @@ impl Cvm {
     }
 }
 
-/// Reads CVM's tables into fresh indexes, settling what finished while nobody was watching.
-async fn load(store: &dyn Store, now_ms: i64) -> Result<CvmState, StoreError> {
-    let state = CvmState::default();
-    let rows = store.scan(instances::TABLE, "").await?;
-    let mut loaded = Vec::with_capacity(rows.len());
-    for (key, bytes) in rows {
-        let (_, inst): (u16, model::Instance) = codec::decode_at(instances::TABLE, &key, &bytes)?;
-        let mut parts = key.splitn(3, '/');
-        let app_id = parts.next().and_then(|a| a.parse::<u64>().ok());
-        let region = parts.next();
-        let (Some(app_id), Some(region)) = (app_id, region) else {
-            return Err(StoreError::Corrupt {
-                table: instances::TABLE.to_owned(),
-                key,
-                reason: "key is not AppId/region/InstanceId".to_owned(),
-            });
-        };
-        loaded.push(((app_id, region.to_owned()), inst));
+impl Cvm {
+    /// Swaps the working copy for one loaded afresh from the store.
+    pub(crate) async fn reload_state(&self, now_ms: i64) -> Result<(), StoreError> {
+        // Placements hold this lock while they plan and stage, so none straddles the swap.
+        let _placement = self.placement.lock().await;
+        let fresh = load(self.store.as_ref(), now_ms).await?;
+        self.state.replace(fresh);
+        Ok(())
     }
-    let keypairs = store.scan(keypairs::TABLE, "").await?;
-    let garbage = state.apply(now_ms, |w| {
-        for (key, inst) in loaded {
-            w.put(&key, inst);
-        }
-        for (key, bytes) in &keypairs {
-            if let Ok((_, kp)) = codec::decode_at::<model::KeyPair>(keypairs::TABLE, key, bytes) {
-                let app_id = key
-                    .split('/')
-                    .next()
-                    .and_then(|a| a.parse().ok())
-                    .unwrap_or(0);
-                w.keypairs
-                    .entry(app_id)
-                    .or_default()
-                    .insert(kp.key_id.clone(), kp);
+}
+
+/// Reads CVM's tables into fresh indexes. Rows are decoded as they stream out of the store
+/// and a transition that came due while nobody was watching is applied to its record before
+/// it is indexed (settling 100,000 launches one by one on the first read would re-index each
+/// twice); terminations that finished are deleted from the store.
+async fn load(store: &dyn Store, now_ms: i64) -> Result<Inner, StoreError> {
+    let mut loader = Loader::default();
+    let mut finished: Vec<String> = Vec::new();
+    store
+        .scan_each(instances::TABLE, "", &mut |key, bytes| {
+            let (_, inst): (u16, model::Instance) = codec::decode_at(instances::TABLE, key, bytes)?;
+            let mut parts = key.splitn(3, '/');
+            let app_id = parts.next().and_then(|a| a.parse::<u64>().ok());
+            let region = parts.next();
+            let (Some(app_id), Some(region)) = (app_id, region) else {
+                return Err(StoreError::Corrupt {
+                    table: instances::TABLE.to_owned(),
+                    key: key.to_owned(),
+                    reason: "key is not AppId/region/InstanceId".to_owned(),
+                });
+            };
+            let due = inst.transition.as_ref().is_some_and(|t| t.at_ms <= now_ms);
+            let settled = if due {
+                state::finish_transition(inst)
+            } else {
+                Some(inst)
+            };
+            match settled {
+                Some(inst) => loader.add(&(app_id, region.to_owned()), inst),
+                None => finished.push(key.to_owned()),
             }
+            Ok(())
+        })
+        .await?;
+    for (key, bytes) in store.scan(keypairs::TABLE, "").await? {
+        if let Ok((_, kp)) = codec::decode_at::<model::KeyPair>(keypairs::TABLE, &key, &bytes) {
+            let app_id = key
+                .split('/')
+                .next()
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(0);
+            loader
+                .keypairs()
+                .entry(app_id)
+                .or_default()
+                .insert(kp.key_id.clone(), kp);
         }
-        Vec::new()
-    });
-    // Settle what finished while nobody was watching, and drop finished terminations.
-    let done: Vec<String> = {
-        let r = state.read(now_ms);
-        r.scopes
-            .iter()
-            .flat_map(|(k, s)| s.garbage.iter().map(|id| instances::record_key(k, id)))
-            .chain(garbage)
-            .collect()
-    };
-    if !done.is_empty() {
+    }
+    if !finished.is_empty() {
         let mut batch = Batch::default();
-        for k in &done {
-            batch.delete(instances::TABLE, k.clone());
+        for k in finished {
+            batch.delete(instances::TABLE, k);
         }
         store.commit(batch).await?;
-        state.apply(now_ms, |w| {
-            for s in w.scopes.values_mut() {
-                s.garbage.clear();
-            }
-        });
     }
-    Ok(state)
+    Ok(loader.finish())
 }
 
 #[async_trait::async_trait]
@@ -173,11 +179,7 @@ impl Product for Cvm {
     }
 
     async fn reload(&self, now_ms: i64) -> Result<(), StoreError> {
-        // Placements hold this lock across plan → commit → apply, so none straddles the swap.
-        let _placement = self.placement.lock().await;
-        let fresh = load(self.store.as_ref(), now_ms).await?;
-        self.state.replace(&fresh);
-        Ok(())
+        self.reload_state(now_ms).await
     }
 
     fn emulates(&self, version: &str, action: &str) -> bool {
@@ -200,6 +202,12 @@ impl Product for Cvm {
                 return describe::describe_instance_type_configs(cx, p);
             }
             "DescribeImages" => return describe::describe_images(cx, p),
+            "DescribeZoneInstanceConfigInfos" => {
+                let inner = self.state.read(cx.received_at_ms);
+                return describe::describe_zone_instance_config_infos(cx, p, |zone, t| {
+                    self.sold_out(&inner, zone, t)
+                });
+            }
             "DescribeInstanceFamilyConfigs" => {
                 return Ok(describe::describe_instance_family_configs(cx));
             }
@@ -261,6 +269,50 @@ impl Product for Cvm {
             .map(std::collections::BTreeMap::len)
             .sum();
         json!({"instances": instances, "key_pairs": keypairs})
+    }
+}
+
+impl crate::tag::Tagged for Cvm {
+    fn service_type(&self) -> &'static str {
+        "cvm"
+    }
+
+    fn resource_prefixes(&self) -> &'static [&'static str] {
+        &["instance", "keypair"]
+    }
+
+    /// Key pairs belong to the account, not a region (as tclocal keeps them), so `region`
+    /// narrows instances only.
+    fn resource_tags(
+        &self,
+        app_id: u64,
+        region: &str,
+        prefix: &str,
+        ids: &[&str],
+        now_ms: i64,
+    ) -> Vec<(String, Vec<(String, String)>)> {
+        let inner = self.state.read(now_ms);
+        match prefix {
+            "instance" => {
+                let Some(scope) = inner.scope(&(app_id, region.to_owned())) else {
+                    return Vec::new();
+                };
+                ids.iter()
+                    .filter_map(|id| scope.get(id))
+                    .map(|i| (i.id.clone(), i.tags.clone()))
+                    .collect()
+            }
+            "keypair" => {
+                let Some(kps) = inner.keypairs.get(&app_id) else {
+                    return Vec::new();
+                };
+                ids.iter()
+                    .filter_map(|id| kps.get(*id))
+                    .map(|k| (k.key_id.clone(), k.tags.clone()))
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
     }
 }
 

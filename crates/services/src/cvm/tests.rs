@@ -960,3 +960,116 @@ async fn every_emulated_action_answers_documented_templated_errors() {
         }
     }
 }
+
+/// DescribeZoneInstanceConfigInfos follows capacity: a type becomes SOLD_OUT once its last
+/// slot is taken, and a zone without capacity sells nothing.
+#[tokio::test]
+async fn zone_instance_config_infos_follow_capacity() {
+    let mut settings = quick();
+    settings
+        .add_capacity("ap-guangzhou-3/S5.LARGE8=1,ap-guangzhou-4=0")
+        .unwrap();
+    let h = Harness::new(settings).await;
+    let status = |got: &Map<String, Value>, zone: &str, ty: &str| -> Vec<String> {
+        got["InstanceTypeQuotaSet"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["Zone"] == zone && i["InstanceType"] == ty)
+            .map(|i| {
+                format!(
+                    "{}:{}",
+                    i["InstanceChargeType"].as_str().unwrap(),
+                    i["Status"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let filters =
+        json!({"Filters": [{"Name": "instance-type", "Values": ["S5.LARGE8", "S5.MEDIUM2"]}]});
+    let before = h
+        .ok("DescribeZoneInstanceConfigInfos", filters.clone())
+        .await;
+    assert_eq!(
+        status(&before, "ap-guangzhou-3", "S5.LARGE8"),
+        ["POSTPAID_BY_HOUR:SELL", "PREPAID:SELL", "SPOTPAID:SELL"]
+    );
+    assert!(
+        status(&before, "ap-guangzhou-4", "S5.MEDIUM2")
+            .iter()
+            .all(|s| s.ends_with(":SOLD_OUT"))
+    );
+    h.ok("RunInstances", json!({"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": LINUX, "InstanceType": "S5.LARGE8"}))
+        .await;
+    let after = h.ok("DescribeZoneInstanceConfigInfos", filters).await;
+    assert!(
+        status(&after, "ap-guangzhou-3", "S5.LARGE8")
+            .iter()
+            .all(|s| s.ends_with(":SOLD_OUT"))
+    );
+    assert!(
+        status(&after, "ap-guangzhou-3", "S5.MEDIUM2")
+            .iter()
+            .all(|s| s.ends_with(":SELL"))
+    );
+    assert_eq!(
+        h.code(
+            "DescribeZoneInstanceConfigInfos",
+            json!({"Filters": [{"Name": "cpu", "Values": ["2"]}]})
+        )
+        .await,
+        "InvalidFilter"
+    );
+    assert_eq!(
+        h.code(
+            "DescribeZoneInstanceConfigInfos",
+            json!({"Filters": [{"Name": "zone", "Values": ["ap-shanghai-2"]}]})
+        )
+        .await,
+        "InvalidZone.MismatchRegion"
+    );
+}
+
+/// The tag service reads instance tags from CVM: what RunInstances set, for as long as the
+/// instance exists, only in the instance's account and region.
+#[tokio::test]
+async fn tags_of_instances_for_the_tag_service() {
+    use crate::tag::Tagged;
+    let mut h = Harness::new(quick()).await;
+    let tagged = json!({"TagSpecification": [{"ResourceType": "instance", "Tags": [{"Key": "team", "Value": "blue"}]}]});
+    let ids = h.run(tagged).await;
+    let plain = h.run(json!({})).await;
+    let got = h.cvm.resource_tags(
+        1,
+        "ap-guangzhou",
+        "instance",
+        &[&ids[0], &plain[0], "ins-zzzzzzzz"],
+        h.now,
+    );
+    assert_eq!(
+        got,
+        [
+            (ids[0].clone(), vec![("team".to_owned(), "blue".to_owned())]),
+            (plain[0].clone(), vec![])
+        ]
+    );
+    assert!(
+        h.cvm
+            .resource_tags(2, "ap-guangzhou", "instance", &[&ids[0]], h.now)
+            .is_empty()
+    );
+    assert!(
+        h.cvm
+            .resource_tags(1, "ap-shanghai", "instance", &[&ids[0]], h.now)
+            .is_empty()
+    );
+    h.advance(60);
+    h.ok("TerminateInstances", json!({"InstanceIds": [ids[0]]}))
+        .await;
+    h.advance(60);
+    assert!(
+        h.cvm
+            .resource_tags(1, "ap-guangzhou", "instance", &[&ids[0]], h.now)
+            .is_empty()
+    );
+}

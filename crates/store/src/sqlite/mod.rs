@@ -19,7 +19,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::{Batch, Result, Store, StoreError, prefix_upper_bound};
+use crate::{Batch, Durable, Result, RowFn, Store, StoreError, prefix_upper_bound};
 use writer::{Write, Writer};
 
 pub use writer::CommitStats;
@@ -211,11 +211,74 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn scan_each(&self, table: &str, prefix: &str, each: &mut RowFn<'_>) -> Result<()> {
+        // Rows travel in small chunks from a blocking thread, so a scan of the whole state
+        // holds a few hundred rows in memory, not all of them.
+        const CHUNK: usize = 256;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<(String, Vec<u8>)>>(2);
+        let (table, prefix) = (table.to_owned(), prefix.to_owned());
+        let reader = Arc::clone(&self.reader);
+        let producer = tokio::task::spawn_blocking(move || -> Result<()> {
+            let conn = reader.lock();
+            let bound = prefix_upper_bound(&prefix);
+            let sql = if bound.is_some() {
+                "SELECT key, value FROM kv WHERE tbl = ?1 AND key >= ?2 AND key < ?3 ORDER BY key"
+            } else {
+                "SELECT key, value FROM kv WHERE tbl = ?1 AND key >= ?2 ORDER BY key"
+            };
+            let mut statement = conn
+                .prepare_cached(sql)
+                .map_err(|e| sql_error("prepare scan", &e))?;
+            let mut rows = match &bound {
+                Some(bound) => statement.query(params![table, prefix, bound]),
+                None => statement.query(params![table, prefix]),
+            }
+            .map_err(|e| sql_error("scan", &e))?;
+            let mut chunk = Vec::with_capacity(CHUNK);
+            while let Some(row) = rows.next().map_err(|e| sql_error("scan", &e))? {
+                chunk.push((
+                    row.get(0).map_err(|e| sql_error("scan", &e))?,
+                    row.get(1).map_err(|e| sql_error("scan", &e))?,
+                ));
+                if chunk.len() == CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                    if tx.blocking_send(full).is_err() {
+                        // The consumer stopped (its callback failed); it reports why.
+                        return Ok(());
+                    }
+                }
+            }
+            if !chunk.is_empty() {
+                let _ = tx.blocking_send(chunk);
+            }
+            Ok(())
+        });
+        let mut outcome = Ok(());
+        while let Some(chunk) = rx.recv().await {
+            if let Some(err) = chunk.iter().find_map(|(k, v)| each(k, v).err()) {
+                outcome = Err(err);
+                break;
+            }
+        }
+        drop(rx);
+        let produced = producer
+            .await
+            .map_err(|e| StoreError::Backend(format!("sqlite: scan task failed: {e}")))?;
+        outcome.and(produced)
+    }
+
     async fn commit(&self, batch: Batch) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
         self.writer.submit(Write::Batch(batch)).await
+    }
+
+    async fn enqueue(&self, batch: Batch) -> Result<Durable> {
+        if batch.is_empty() {
+            return Ok(Box::pin(std::future::ready(Ok(()))));
+        }
+        self.writer.queue(Write::Batch(batch)).await
     }
 
     async fn clear(&self, table: Option<&str>) -> Result<()> {

@@ -21,17 +21,36 @@ struct Migration {
 }
 
 /// Append only; never edit an entry that has shipped.
-const MIGRATIONS: &[Migration] = &[Migration {
-    description: "key-value rows, one table for every service table",
-    // STRICT makes SQLite reject a non-TEXT key or non-BLOB value instead of storing it, so every
-    // read can trust the column types.
-    sql: "CREATE TABLE kv (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        description: "key-value rows, one table for every service table",
+        // STRICT makes SQLite reject a non-TEXT key or non-BLOB value instead of storing it, so every
+        // read can trust the column types.
+        sql: "CREATE TABLE kv (
               tbl   TEXT NOT NULL,
               key   TEXT NOT NULL,
               value BLOB NOT NULL,
               PRIMARY KEY (tbl, key)
           ) STRICT, WITHOUT ROWID;",
-}];
+    },
+    Migration {
+        description: "kv as a rowid table, so records over ~1 KB stop spilling into overflow pages",
+        // In a WITHOUT ROWID table the whole row lives in the primary-key b-tree, whose local
+        // payload limit on 4 KiB pages is ~1 KB: a CVM instance record (~1.1 KB) took an
+        // overflow page of its own, more than tripling the file and the pages each write and
+        // each scan touch. A rowid table keeps rows up to ~4 KB on their leaf page; the primary
+        // key becomes a unique index holding only (tbl, key).
+        sql: "CREATE TABLE kv_rowid (
+              tbl   TEXT NOT NULL,
+              key   TEXT NOT NULL,
+              value BLOB NOT NULL,
+              PRIMARY KEY (tbl, key)
+          ) STRICT;
+          INSERT INTO kv_rowid (tbl, key, value) SELECT tbl, key, value FROM kv ORDER BY tbl, key;
+          DROP TABLE kv;
+          ALTER TABLE kv_rowid RENAME TO kv;",
+    },
+];
 
 /// Schema version this build creates and understands.
 pub(super) fn supported_version() -> u32 {
@@ -96,6 +115,49 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version, supported_version());
+    }
+
+    /// A file made by schema version 1 keeps its rows through the later migrations.
+    #[test]
+    fn version_one_rows_survive_the_upgrade() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0].sql).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        let big = vec![7u8; 3000];
+        conn.execute(
+            "INSERT INTO kv (tbl, key, value) VALUES ('t', 'a', ?1), ('t', 'b', x'01'), ('u', 'a', x'02')",
+            [&big],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(String, String, Vec<u8>)> = conn
+            .prepare("SELECT tbl, key, value FROM kv ORDER BY tbl, key")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("t".to_owned(), "a".to_owned(), big),
+                ("t".to_owned(), "b".to_owned(), vec![1]),
+                ("u".to_owned(), "a".to_owned(), vec![2]),
+            ]
+        );
+        let without_rowid: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'kv' AND sql LIKE '%WITHOUT ROWID%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(without_rowid, 0, "kv is a rowid table after the upgrade");
+        let duplicate = conn.execute(
+            "INSERT INTO kv (tbl, key, value) VALUES ('t', 'a', x'00')",
+            [],
+        );
+        assert!(duplicate.is_err(), "(tbl, key) stays unique");
     }
 
     /// A newer schema is refused with both versions in the message.

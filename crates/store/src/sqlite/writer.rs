@@ -19,7 +19,7 @@ use rusqlite::{Connection, DropBehavior, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::sql_error;
-use crate::{Batch, Op, Result, StoreError};
+use crate::{Batch, Durable, Op, Result, StoreError};
 
 /// Queue length before callers wait (asynchronously) for the writer: enough to form large groups,
 /// small enough that a stalled disk turns into backpressure rather than unbounded memory.
@@ -97,6 +97,11 @@ impl Writer {
 
     /// Queues `write` and waits until it is committed (or failed).
     pub(super) async fn submit(&self, write: Write) -> Result<()> {
+        self.queue(write).await?.await
+    }
+
+    /// Queues `write` (waiting only for room in the queue) and returns the wait for its commit.
+    pub(super) async fn queue(&self, write: Write) -> Result<Durable> {
         let queue = self.queue.as_ref().ok_or(StoreError::Closed)?;
         let (reply, answer) = oneshot::channel();
         queue
@@ -104,7 +109,9 @@ impl Writer {
             .await
             .map_err(|_| StoreError::Closed)?;
         // The thread only drops a reply unanswered if it panicked.
-        answer.await.map_err(|_| StoreError::Closed)?
+        Ok(Box::pin(async move {
+            answer.await.map_err(|_| StoreError::Closed)?
+        }))
     }
 
     pub(super) fn stats(&self) -> CommitStats {
