@@ -206,3 +206,40 @@ async fn two_processes_on_one_postgres_act_as_one_cloud() {
     let seen = described(&through_b).await;
     assert_eq!(seen, on_a, "the new key's account is the default one");
 }
+
+/// One control-plane request; the JSON answer.
+async fn control(method: reqwest::Method, url: String) -> Value {
+    let resp = reqwest::Client::new()
+        .request(method, url)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    resp.json().await.unwrap()
+}
+
+/// Emulated time is shared: an advance through one process is the other's time at its next
+/// request, and a process started later resumes at it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_advance_of_emulated_time_reaches_every_process() {
+    let Ok(url) = std::env::var("TCLOCAL_TEST_POSTGRES_URL") else {
+        println!("skipped: TCLOCAL_TEST_POSTGRES_URL is not set (scripts/postgres.sh sets it)");
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let (_a, a_url) = start(&url, home.path());
+    let (_b, b_url) = start(&url, home.path());
+    let offset = |v: &Value| v["offset_ms"].as_i64().expect("offset_ms");
+    let before = offset(&control(reqwest::Method::GET, format!("{b_url}/_tclocal/clock")).await);
+    let advanced = control(
+        reqwest::Method::POST,
+        format!("{a_url}/_tclocal/clock/advance?seconds=60"),
+    )
+    .await;
+    assert!(offset(&advanced) >= before + 60_000, "{advanced}");
+    let on_b = control(reqwest::Method::GET, format!("{b_url}/_tclocal/clock")).await;
+    assert_eq!(offset(&on_b), offset(&advanced), "{on_b}");
+    let (_c, c_url) = start(&url, home.path());
+    let on_c = control(reqwest::Method::GET, format!("{c_url}/_tclocal/clock")).await;
+    assert!(offset(&on_c) >= offset(&advanced), "{on_c}");
+}
