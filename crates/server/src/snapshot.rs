@@ -634,8 +634,8 @@ impl States {
                         batch.delete(table, key);
                     }
                 }
-                // A product none of whose rows went keeps its indexes: reloading one costs a
-                // read of all its rows, every account's.
+                // A product none of whose rows went is left alone; the others drop just this
+                // account from their indexes (CVM need not read every account's rows).
                 let touched: Vec<Arc<dyn Product>> = covered
                     .products
                     .iter()
@@ -648,7 +648,9 @@ impl States {
                     .cloned()
                     .collect();
                 self.store.commit(batch).await?;
-                reload(&touched, now_ms).await?;
+                for product in &touched {
+                    product.forget_account(account, now_ms).await?;
+                }
                 return Ok(());
             }
         }

@@ -88,6 +88,15 @@ pub trait Product: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Drops one account's resources from the in-memory indexes after its rows were deleted
+    /// from the store (an account reset), at emulated time `now_ms`. By default a full
+    /// [`Product::reload`]; a product with many rows overrides it so that resetting one account
+    /// does not cost a read of every account's.
+    async fn forget_account(&self, app_id: u64, now_ms: i64) -> Result<(), StoreError> {
+        let _ = app_id;
+        self.reload(now_ms).await
+    }
+
     /// True when tclocal emulates `action` of `version`; other actions of the model are
     /// validated and then answered as not emulated.
     fn emulates(&self, version: &str, action: &str) -> bool;

@@ -182,6 +182,27 @@ impl Product for Cvm {
         self.reload_state(now_ms).await
     }
 
+    /// Removes the account's instances (with their timers, capacity and key-pair bindings)
+    /// and key pairs from the working copy; the other accounts' stay loaded.
+    async fn forget_account(&self, app_id: u64, now_ms: i64) -> Result<(), StoreError> {
+        let _placement = self.placement.lock().await;
+        self.state.apply(now_ms, |w| {
+            let scopes: Vec<_> = w.scopes.keys().filter(|k| k.0 == app_id).cloned().collect();
+            for key in scopes {
+                let ids: Vec<String> = w
+                    .scope(&key)
+                    .map(|s| s.iter().map(|i| i.id.clone()).collect())
+                    .unwrap_or_default();
+                for id in ids {
+                    w.remove(&key, &id);
+                }
+                w.scopes.remove(&key);
+            }
+            w.keypairs.remove(&app_id);
+        });
+        Ok(())
+    }
+
     fn emulates(&self, version: &str, action: &str) -> bool {
         version == VERSION
             && (EMULATED.contains(&action)
