@@ -23,7 +23,7 @@ use tclocal_wire::context::RequestContext;
 use tclocal_wire::ids::ResourceIds;
 use tclocal_wire::{ApiError, ApiResult};
 
-use crate::{Product, RegionScope, not_emulated, object};
+use crate::{Product, RegionScope, Reply, not_emulated, object};
 pub use settings::{CvmSettings, Timings};
 use state::{CvmState, Inner, Loader};
 
@@ -189,41 +189,14 @@ impl Product for Cvm {
                 || action == "ResetInstancesType")
     }
 
-    async fn call(
-        &self,
-        cx: &RequestContext,
-        params: Map<String, Value>,
-    ) -> ApiResult<Map<String, Value>> {
-        let p = &params;
-        let result = match cx.action.as_str() {
-            "DescribeRegions" => Ok(describe_regions(cx)),
-            "DescribeZones" => Ok(describe_zones(cx)),
-            "DescribeInstanceTypeConfigs" => {
-                return describe::describe_instance_type_configs(cx, p);
-            }
-            "DescribeImages" => return describe::describe_images(cx, p),
-            "DescribeZoneInstanceConfigInfos" => {
-                let inner = self.state.read(cx.received_at_ms);
-                return describe::describe_zone_instance_config_infos(cx, p, |zone, t| {
-                    self.sold_out(&inner, zone, t)
-                });
-            }
-            "DescribeInstanceFamilyConfigs" => {
-                return Ok(describe::describe_instance_family_configs(cx));
-            }
-            "DescribeInstancesStatus" => self.describe_instances_status(cx, p),
-            "DescribeInstances" => self.describe_instances(cx, p),
-            "RunInstances" => self.run_instances(cx, p).await,
-            "StartInstances" => self.start_instances(cx, p).await,
-            "StopInstances" => self.stop_instances(cx, p).await,
-            "RebootInstances" => self.reboot_instances(cx, p).await,
-            "TerminateInstances" => self.terminate_instances(cx, p).await,
-            "ModifyInstancesAttribute" => self.modify_instances_attribute(cx, p).await,
-            "ResetInstancesType" => self.reset_instances_type(cx, p).await,
-            action if keypairs::ACTIONS.contains(&action) => self.keypair_action(cx, p).await,
-            _ => return Err(not_emulated(cx)),
-        };
-        result.map_err(|e| documented_state_code(&cx.action, e.into()))
+    async fn call(&self, cx: &RequestContext, params: Map<String, Value>) -> ApiResult<Reply> {
+        if cx.action == "DescribeInstancesStatus" {
+            // The hot read: serialised straight from the state (no tree of values).
+            return self
+                .describe_instances_status(cx, &params)
+                .map_err(|e| documented_state_code(&cx.action, e.into()));
+        }
+        self.call_fields(cx, &params).await.map(Reply::from)
     }
 
     /// Instances by id when the request names them, else every instance in the region.
@@ -357,3 +330,41 @@ fn describe_zones(cx: &RequestContext) -> Map<String, Value> {
 
 #[cfg(test)]
 mod tests;
+
+impl Cvm {
+    /// Every action but the one [`Product::call`] serialises itself.
+    async fn call_fields(
+        &self,
+        cx: &RequestContext,
+        p: &Map<String, Value>,
+    ) -> ApiResult<Map<String, Value>> {
+        let result = match cx.action.as_str() {
+            "DescribeRegions" => Ok(describe_regions(cx)),
+            "DescribeZones" => Ok(describe_zones(cx)),
+            "DescribeInstanceTypeConfigs" => {
+                return describe::describe_instance_type_configs(cx, p);
+            }
+            "DescribeImages" => return describe::describe_images(cx, p),
+            "DescribeZoneInstanceConfigInfos" => {
+                let inner = self.state.read(cx.received_at_ms);
+                return describe::describe_zone_instance_config_infos(cx, p, |zone, t| {
+                    self.sold_out(&inner, zone, t)
+                });
+            }
+            "DescribeInstanceFamilyConfigs" => {
+                return Ok(describe::describe_instance_family_configs(cx));
+            }
+            "DescribeInstances" => self.describe_instances(cx, p),
+            "RunInstances" => self.run_instances(cx, p).await,
+            "StartInstances" => self.start_instances(cx, p).await,
+            "StopInstances" => self.stop_instances(cx, p).await,
+            "RebootInstances" => self.reboot_instances(cx, p).await,
+            "TerminateInstances" => self.terminate_instances(cx, p).await,
+            "ModifyInstancesAttribute" => self.modify_instances_attribute(cx, p).await,
+            "ResetInstancesType" => self.reset_instances_type(cx, p).await,
+            action if keypairs::ACTIONS.contains(&action) => self.keypair_action(cx, p).await,
+            _ => return Err(not_emulated(cx)),
+        };
+        result.map_err(|e| documented_state_code(&cx.action, e.into()))
+    }
+}
