@@ -35,7 +35,8 @@ step "benchmark smoke run (seconds; no targets asserted)"
 scripts/bench-smoke.sh
 
 step "official SDK compatibility suites"
-scripts/compat.sh
+# Under a throwaway PostgreSQL, for the suites' shared-database tests.
+scripts/postgres.sh scripts/compat.sh
 
 step "OpenTofu with a stand-in Tencent Cloud provider against tclocal (compat/terraform; first build ~15 min)"
 scripts/terraform.sh

@@ -62,7 +62,9 @@ class _Process:
             port = _free_port()
             log_path = log_dir / f"tclocal-{name}-{port}.log"
             log = open(log_path, "wb")
-            cmd = [_binary(), "serve", "--ephemeral", "--listen", f"127.0.0.1:{port}", *args]
+            # A test that names its own store (a shared PostgreSQL) is not ephemeral.
+            store = [] if "--store" in args else ["--ephemeral"]
+            cmd = [_binary(), "serve", *store, "--listen", f"127.0.0.1:{port}", *args]
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
             deadline = time.monotonic() + HEALTH_TIMEOUT_S
             while time.monotonic() < deadline:

@@ -70,7 +70,11 @@ async fn populated(n: usize) -> (Cvm, Vec<String>) {
         let p = json!({"Placement": {"Zone": zone}, "ImageId": "img-zsxdft8i",
                        "InstanceType": "S5.MEDIUM2", "InstanceCount": count,
                        "TagSpecification": [{"ResourceType": "instance", "Tags": [{"Key": "team", "Value": tag}]}]});
-        let got = cvm.call(&cx("RunInstances", NOW), obj(p)).await.unwrap();
+        let got = cvm
+            .call(&cx("RunInstances", NOW), obj(p))
+            .await
+            .unwrap()
+            .into_map();
         for id in got["InstanceIdSet"].as_array().unwrap() {
             ids.push(id.as_str().unwrap().to_owned());
         }

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use tclocal_store::StoreError;
 use tclocal_wire::context::RequestContext;
+pub use tclocal_wire::envelope::Reply;
 use tclocal_wire::{ApiError, ApiResult, CommonCode};
 
 /// Which regions a product serves.
@@ -111,11 +112,7 @@ pub trait Product: Send + Sync + 'static {
     }
 
     /// Serves one validated request.
-    async fn call(
-        &self,
-        cx: &RequestContext,
-        params: Map<String, Value>,
-    ) -> ApiResult<Map<String, Value>>;
+    async fn call(&self, cx: &RequestContext, params: Map<String, Value>) -> ApiResult<Reply>;
 
     /// The CAM resources a request touches, for policy evaluation: by default the whole
     /// product in the region (`qcs::cvm:ap-guangzhou:uin/100000000001:*`).

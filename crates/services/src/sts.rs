@@ -14,7 +14,7 @@ use tclocal_wire::{ApiError, ApiResult, CommonCode};
 
 use crate::cam::MESSAGES;
 use crate::identity::{Identity, IdentityError, KeyKind, TempCredentials};
-use crate::{Product, RegionScope, not_emulated, object};
+use crate::{Product, RegionScope, Reply, not_emulated, object};
 
 /// STS's version.
 pub const VERSION: &str = "2018-08-13";
@@ -93,11 +93,7 @@ impl Product for Sts {
         version == VERSION && ACTIONS.contains(&action)
     }
 
-    async fn call(
-        &self,
-        cx: &RequestContext,
-        p: Map<String, Value>,
-    ) -> ApiResult<Map<String, Value>> {
+    async fn call(&self, cx: &RequestContext, p: Map<String, Value>) -> ApiResult<Reply> {
         let caller = cx
             .principal
             .secret_id
@@ -184,6 +180,6 @@ impl Product for Sts {
                 credentials(&creds.map_err(sts_error)?)
             }
         };
-        Ok(object(answer))
+        Ok(object(answer).into())
     }
 }

@@ -18,7 +18,7 @@ use tclocal_wire::catalogue::Templates;
 use tclocal_wire::context::RequestContext;
 use tclocal_wire::{ApiError, ApiResult};
 
-use crate::{Product, RegionScope, not_emulated, object};
+use crate::{Product, RegionScope, Reply, not_emulated, object};
 
 /// Tag's version.
 pub const VERSION: &str = "2018-08-13";
@@ -188,14 +188,10 @@ impl Product for Tag {
         version == VERSION && ACTIONS.contains(&action)
     }
 
-    async fn call(
-        &self,
-        cx: &RequestContext,
-        params: Map<String, Value>,
-    ) -> ApiResult<Map<String, Value>> {
+    async fn call(&self, cx: &RequestContext, params: Map<String, Value>) -> ApiResult<Reply> {
         match cx.action.as_str() {
             "DescribeResourceTagsByResourceIds" | "DescribeResourceTagsByResourceIdsSeq" => {
-                self.by_resource_ids(cx, &params)
+                self.by_resource_ids(cx, &params).map(Reply::from)
             }
             _ => Err(not_emulated(cx)),
         }
@@ -247,7 +243,7 @@ mod tests {
             language: Language::EnUs,
             received_at_ms: 0,
         };
-        futures_lite(tag.call(&cx, object(params)))
+        futures_lite(tag.call(&cx, object(params))).map(Reply::into_map)
     }
 
     /// Runs a future that never waits (the tag service does no I/O).

@@ -8,11 +8,89 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
+/// A successful answer's fields: a JSON object, or the members of one already serialised.
+///
+/// A product builds most answers as a [`Map`]. A hot answer (a page of instances) can be
+/// serialised straight from the product's own state with [`Reply::serialize`] instead,
+/// which skips building, serialising and dropping a tree of values per entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// Fields as values.
+    Fields(Map<String, Value>),
+    /// The text between the braces of a serialised JSON object (`"A":1,"B":[]`), never
+    /// holding `RequestId`: only [`Reply::serialize`] makes it, so it is always valid.
+    Serialized(String),
+}
+
+impl Reply {
+    /// The fields of `value`, which serialises as a JSON object (a struct or a map).
+    ///
+    /// # Errors
+    /// When `value` does not serialise as an object, or names `RequestId` (the envelope's).
+    pub fn serialize<T: Serialize>(value: &T) -> Result<Reply, serde_json::Error> {
+        let mut text = serde_json::to_string(value)?;
+        let members = text
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .map(str::len);
+        let Some(len) = members else {
+            return Err(serde::ser::Error::custom("a reply is a JSON object"));
+        };
+        if text.contains("\"RequestId\":") {
+            // Only a key can contain that exact text: in a string value the quotes are escaped.
+            return Err(serde::ser::Error::custom(
+                "RequestId belongs to the envelope",
+            ));
+        }
+        text.truncate(len + 1);
+        text.remove(0);
+        Ok(Reply::Serialized(text))
+    }
+
+    /// The fields as values (tests and tools; parses a serialised reply).
+    #[must_use]
+    pub fn into_map(self) -> Map<String, Value> {
+        match self {
+            Reply::Fields(map) => map,
+            Reply::Serialized(members) => match serde_json::from_str(&format!("{{{members}}}")) {
+                Ok(Value::Object(map)) => map,
+                _ => unreachable!("Reply::serialize makes only JSON object members"),
+            },
+        }
+    }
+}
+
+impl From<Map<String, Value>> for Reply {
+    fn from(map: Map<String, Value>) -> Reply {
+        Reply::Fields(map)
+    }
+}
+
+impl Default for Reply {
+    fn default() -> Reply {
+        Reply::Fields(Map::new())
+    }
+}
+
 /// Serialises a successful answer: the action's fields, then `RequestId`.
 #[must_use]
-pub fn success(fields: &Map<String, Value>, request_id: &str) -> Vec<u8> {
-    serde_json::to_vec(&Outer(Inner::Success { fields, request_id }))
-        .expect("a JSON map always serialises")
+pub fn success(reply: &Reply, request_id: &str) -> Vec<u8> {
+    match reply {
+        Reply::Fields(fields) => serde_json::to_vec(&Outer(Inner::Success { fields, request_id }))
+            .expect("a JSON map always serialises"),
+        Reply::Serialized(members) => {
+            let mut out = Vec::with_capacity(members.len() + request_id.len() + 32);
+            out.extend_from_slice(b"{\"Response\":{");
+            out.extend_from_slice(members.as_bytes());
+            if !members.is_empty() {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"RequestId\":");
+            serde_json::to_writer(&mut out, request_id).expect("a string always serialises");
+            out.extend_from_slice(b"}}");
+            out
+        }
+    }
 }
 
 /// Serialises a failed answer: `Error.Code`, `Error.Message`, then `RequestId`.
@@ -151,11 +229,51 @@ mod tests {
         let Value::Object(fields) = json!({"TotalCount": 0, "InstanceStatusSet": []}) else {
             unreachable!()
         };
-        let body = success(&fields, "b5b41468-520d-4192-b42f-595cc34b6c1c");
+        let body = success(
+            &Reply::Fields(fields),
+            "b5b41468-520d-4192-b42f-595cc34b6c1c",
+        );
         assert_eq!(
             std::str::from_utf8(&body).unwrap(),
             r#"{"Response":{"TotalCount":0,"InstanceStatusSet":[],"RequestId":"b5b41468-520d-4192-b42f-595cc34b6c1c"}}"#
         );
+    }
+
+    /// A serialised reply makes the same bytes as the same fields as values, and parses back.
+    #[test]
+    fn serialized_replies_match_field_replies() {
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Page<'a> {
+            total_count: usize,
+            instance_status_set: Vec<(&'a str, &'a str)>,
+            note: &'a str,
+        }
+        let page = Page {
+            total_count: 2,
+            instance_status_set: vec![("ins-1", "RUNNING"), ("ins-2", "a \"quoted\" \u{1F600}")],
+            note: "\"RequestId\":",
+        };
+        let reply = Reply::serialize(&page).unwrap();
+        let Value::Object(fields) = serde_json::to_value(&page).unwrap() else {
+            unreachable!()
+        };
+        assert_eq!(
+            success(&reply, "rid"),
+            success(&Reply::Fields(fields.clone()), "rid")
+        );
+        assert_eq!(reply.into_map(), fields);
+        let empty = Reply::serialize(&serde_json::Map::new()).unwrap();
+        assert_eq!(success(&empty, "r"), br#"{"Response":{"RequestId":"r"}}"#);
+    }
+
+    /// Only an object can be a reply, and it cannot carry the envelope's RequestId.
+    #[test]
+    fn serialized_replies_refuse_non_objects_and_request_id() {
+        assert!(Reply::serialize(&vec![1, 2]).is_err());
+        assert!(Reply::serialize(&"text").is_err());
+        assert!(Reply::serialize(&json!({"RequestId": "x"})).is_err());
+        assert!(Reply::serialize(&json!({"A": {"RequestId": "x"}})).is_err());
     }
 
     #[test]

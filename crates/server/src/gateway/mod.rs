@@ -19,7 +19,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
 use tclocal_services::identity::{ApiKey, Authz, Identity};
-use tclocal_services::{Product, Products, RegionScope, not_emulated, regions};
+use tclocal_services::{Product, Products, RegionScope, Reply, not_emulated, regions};
 use tclocal_specs::Registry;
 use tclocal_wire::catalogue::common_templates;
 use tclocal_wire::clock::Clock;
@@ -102,7 +102,7 @@ struct Outcome {
     version: Option<String>,
     region: Option<String>,
     fault: Option<String>,
-    fields: Map<String, Value>,
+    fields: Reply,
 }
 
 impl Gateway {
@@ -275,19 +275,16 @@ impl Gateway {
 
         // Routing is decided before authentication (SKIP needs the action's model) but its
         // errors are reported after it, as the check order says.
-        let scope_service = match &incoming.scheme {
-            incoming::Scheme::Tc3 {
-                authorization: Some(a),
-            } => tclocal_sign::tc3::parse_authorization(a)
-                .ok()
-                .map(|a| a.service.to_owned()),
-            _ => None,
-        };
+        let tc3 = auth::parse_tc3(&incoming);
+        let scope_service = tc3
+            .as_ref()
+            .and_then(|parsed| parsed.as_ref().ok())
+            .map(|a| a.service);
         let routed = route::product(
             self.specs,
             &|service| self.products.get(service).is_some(),
             &incoming.host,
-            scope_service.as_deref(),
+            scope_service,
             &action,
             &version,
         );
@@ -329,9 +326,15 @@ impl Gateway {
         };
 
         // Authorization, timestamp, SecretId, signature.
-        outcome.secret_id = auth::claimed_secret_id(&incoming);
-        let (principal, key) =
-            self.authenticate(&parts, query, &incoming, skip_sign, received_at_ms, outcome)?;
+        outcome.secret_id = auth::claimed_secret_id(&incoming, tc3.as_ref());
+        let (principal, key) = self.authenticate(
+            &parts,
+            query,
+            (&incoming, tc3.as_ref()),
+            skip_sign,
+            received_at_ms,
+            outcome,
+        )?;
         outcome.principal = Some(principal.clone());
 
         // Product, version, action.
@@ -471,7 +474,9 @@ impl Gateway {
                 .await
                 .map_err(|e| confine(e, spec, action_spec))?,
             // Validated, not emulated: a stub that follows the output model, when asked for.
-            _ if self.config.stub_responses => tclocal_specs::stub::response(spec, action_spec),
+            _ if self.config.stub_responses => {
+                tclocal_specs::stub::response(spec, action_spec).into()
+            }
             _ => return Err(not_emulated(&cx)),
         };
         outcome.fields = fields;
@@ -482,13 +487,14 @@ impl Gateway {
         &self,
         parts: &http::request::Parts,
         query: &str,
-        incoming: &Incoming,
+        (incoming, tc3): (&Incoming, Option<&auth::Tc3Header<'_>>),
         skip_sign: bool,
         emulated_now_ms: i64,
         outcome: &mut Outcome,
     ) -> ApiResult<(Principal, Option<Arc<ApiKey>>)> {
         let fallback = || {
-            let key = auth::claimed_secret_id(incoming).and_then(|id| self.identity.lookup(&id));
+            let key =
+                auth::claimed_secret_id(incoming, tc3).and_then(|id| self.identity.lookup(&id));
             match key {
                 Some(k) => (k.principal.clone(), Some(k)),
                 None => (self.identity.default_principal().clone(), None),
@@ -511,6 +517,7 @@ impl Gateway {
             headers: &parts.headers,
             body: &incoming.body,
             incoming,
+            tc3,
         };
         match checker.check(&signed, skip_sign) {
             Ok(Authenticated::Key(key)) => {

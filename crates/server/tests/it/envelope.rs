@@ -84,7 +84,7 @@ async fn a_panicking_handler_becomes_internal_error() {
             &self,
             cx: &tclocal_wire::context::RequestContext,
             _: serde_json::Map<String, serde_json::Value>,
-        ) -> tclocal_wire::ApiResult<serde_json::Map<String, serde_json::Value>> {
+        ) -> tclocal_wire::ApiResult<tclocal_services::Reply> {
             if cx.action == "DescribeZones" {
                 panic!("boom");
             }

@@ -13,7 +13,7 @@ use tclocal_wire::context::RequestContext;
 use tclocal_wire::{ApiError, ApiResult, CommonCode};
 
 use crate::identity::{Identity, IdentityError, PolicyView};
-use crate::{Product, RegionScope, not_emulated, object};
+use crate::{Product, RegionScope, Reply, not_emulated, object};
 
 /// CAM's version.
 pub const VERSION: &str = "2019-01-16";
@@ -326,12 +326,8 @@ impl Product for Cam {
         version == VERSION && ACTIONS.contains(&action)
     }
 
-    async fn call(
-        &self,
-        cx: &RequestContext,
-        p: Map<String, Value>,
-    ) -> ApiResult<Map<String, Value>> {
-        self.dispatch(cx, &p).await.map(object)
+    async fn call(&self, cx: &RequestContext, p: Map<String, Value>) -> ApiResult<Reply> {
+        self.dispatch(cx, &p).await.map(|v| object(v).into())
     }
 }
 

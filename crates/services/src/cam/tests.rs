@@ -271,7 +271,7 @@ impl Harness {
             language: Language::EnUs,
             received_at_ms: 1_700_000_000_000,
         };
-        self.cam.call(&cx, p).await
+        self.cam.call(&cx, p).await.map(Reply::into_map)
     }
 
     async fn ok(&self, action: &str, params: Value) -> Map<String, Value> {

@@ -9,9 +9,11 @@
 
 use std::collections::BTreeSet;
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
-use tclocal_store::{Batch, Durable, codec};
+use tclocal_store::{Batch, Durable, StoreError, codec};
 use tclocal_wire::context::RequestContext;
+use tclocal_wire::envelope::Reply;
 
 use super::Cvm;
 use super::catalogue;
@@ -908,33 +910,55 @@ impl Cvm {
         &self,
         cx: &RequestContext,
         p: &Map<String, Value>,
-    ) -> Result<Map<String, Value>> {
+    ) -> Result<Reply> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Page<'a> {
+            total_count: usize,
+            instance_status_set: Vec<Status<'a>>,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Status<'a> {
+            instance_id: &'a str,
+            instance_state: &'static str,
+        }
+        fn status(i: &Instance) -> Status<'_> {
+            Status {
+                instance_id: &i.id,
+                instance_state: i.state.as_str(),
+            }
+        }
+
         let ids = instance_ids(p)?;
         let (offset, limit) = page(p)?;
         let inner = self.state.read(now(cx));
         let scope = inner.scope(&scope_key(cx));
-        let status = |i: &Instance| json!({"InstanceId": i.id, "InstanceState": i.state.as_str()});
         // Without ids only the page is visited: the count comes from the scope, so the cost
         // does not grow with the account.
-        let (total, set): (usize, Vec<Value>) = if ids.is_empty() {
-            let set = scope
-                .map(|s| s.iter().skip(offset).take(limit).map(status).collect())
-                .unwrap_or_default();
-            (scope.map_or(0, Scope::len), set)
+        let answer = if ids.is_empty() {
+            Page {
+                total_count: scope.map_or(0, Scope::len),
+                instance_status_set: scope
+                    .map(|s| s.iter().skip(offset).take(limit).map(status).collect())
+                    .unwrap_or_default(),
+            }
         } else {
             let matched: Vec<&Instance> = ids
                 .iter()
                 .filter_map(|id| scope.and_then(|s| s.get(id)))
                 .collect();
-            let set = matched
-                .iter()
-                .skip(offset)
-                .take(limit)
-                .map(|i| status(i))
-                .collect();
-            (matched.len(), set)
+            Page {
+                total_count: matched.len(),
+                instance_status_set: matched
+                    .iter()
+                    .skip(offset)
+                    .take(limit)
+                    .map(|i| status(i))
+                    .collect(),
+            }
         };
-        Ok(counted(total, "InstanceStatusSet", set))
+        Reply::serialize(&answer).map_err(|e| CvmError::Store(StoreError::Backend(e.to_string())))
     }
 
     pub(crate) fn describe_instances(

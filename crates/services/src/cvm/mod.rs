@@ -23,9 +23,9 @@ use tclocal_wire::context::RequestContext;
 use tclocal_wire::ids::ResourceIds;
 use tclocal_wire::{ApiError, ApiResult};
 
-use crate::{Product, RegionScope, not_emulated, object};
+use crate::{Product, RegionScope, Reply, not_emulated, object};
 pub use settings::{CvmSettings, Timings};
-use state::{CvmState, Inner, Loader};
+use state::{CvmState, Inner, Loader, ScopeKey};
 
 /// The only CVM version the cloud has.
 pub const VERSION: &str = "2017-03-12";
@@ -112,9 +112,27 @@ impl Cvm {
 /// it is indexed (settling 100,000 launches one by one on the first read would re-index each
 /// twice); terminations that finished are deleted from the store.
 async fn load(store: &dyn Store, now_ms: i64) -> Result<Inner, StoreError> {
-    let mut loader = Loader::default();
+    // Three stages run side by side: the store reads rows, this task decodes them, and a
+    // thread of its own builds the indexes from decoded instances sent in chunks.
+    const CHUNK: usize = 256;
+    let (to_indexer, decoded) =
+        std::sync::mpsc::sync_channel::<Vec<(ScopeKey, model::Instance)>>(8);
+    let (give_back, indexed) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("tclocal-cvm-load".to_owned())
+        .spawn(move || {
+            let mut loader = Loader::default();
+            for chunk in decoded {
+                for (key, inst) in chunk {
+                    loader.add(&key, inst);
+                }
+            }
+            let _ = give_back.send(loader);
+        })
+        .map_err(|e| StoreError::Backend(format!("cannot start the CVM load thread: {e}")))?;
+    let mut chunk = Vec::with_capacity(CHUNK);
     let mut finished: Vec<String> = Vec::new();
-    store
+    let scanned = store
         .scan_each(instances::TABLE, "", &mut |key, bytes| {
             let (_, inst): (u16, model::Instance) = codec::decode_at(instances::TABLE, key, bytes)?;
             let mut parts = key.splitn(3, '/');
@@ -134,12 +152,26 @@ async fn load(store: &dyn Store, now_ms: i64) -> Result<Inner, StoreError> {
                 Some(inst)
             };
             match settled {
-                Some(inst) => loader.add(&(app_id, region.to_owned()), inst),
+                Some(inst) => chunk.push(((app_id, region.to_owned()), inst)),
                 None => finished.push(key.to_owned()),
+            }
+            if chunk.len() == CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                to_indexer
+                    .send(full)
+                    .map_err(|_| StoreError::Backend("the CVM load thread stopped".to_owned()))?;
             }
             Ok(())
         })
-        .await?;
+        .await;
+    if scanned.is_ok() && !chunk.is_empty() {
+        let _ = to_indexer.send(chunk);
+    }
+    drop(to_indexer);
+    let mut loader = indexed
+        .await
+        .map_err(|_| StoreError::Backend("the CVM load thread failed".to_owned()))?;
+    scanned?;
     for (key, bytes) in store.scan(keypairs::TABLE, "").await? {
         if let Ok((_, kp)) = codec::decode_at::<model::KeyPair>(keypairs::TABLE, &key, &bytes) {
             let app_id = key
@@ -210,41 +242,14 @@ impl Product for Cvm {
                 || action == "ResetInstancesType")
     }
 
-    async fn call(
-        &self,
-        cx: &RequestContext,
-        params: Map<String, Value>,
-    ) -> ApiResult<Map<String, Value>> {
-        let p = &params;
-        let result = match cx.action.as_str() {
-            "DescribeRegions" => Ok(describe_regions(cx)),
-            "DescribeZones" => Ok(describe_zones(cx)),
-            "DescribeInstanceTypeConfigs" => {
-                return describe::describe_instance_type_configs(cx, p);
-            }
-            "DescribeImages" => return describe::describe_images(cx, p),
-            "DescribeZoneInstanceConfigInfos" => {
-                let inner = self.state.read(cx.received_at_ms);
-                return describe::describe_zone_instance_config_infos(cx, p, |zone, t| {
-                    self.sold_out(&inner, zone, t)
-                });
-            }
-            "DescribeInstanceFamilyConfigs" => {
-                return Ok(describe::describe_instance_family_configs(cx));
-            }
-            "DescribeInstancesStatus" => self.describe_instances_status(cx, p),
-            "DescribeInstances" => self.describe_instances(cx, p),
-            "RunInstances" => self.run_instances(cx, p).await,
-            "StartInstances" => self.start_instances(cx, p).await,
-            "StopInstances" => self.stop_instances(cx, p).await,
-            "RebootInstances" => self.reboot_instances(cx, p).await,
-            "TerminateInstances" => self.terminate_instances(cx, p).await,
-            "ModifyInstancesAttribute" => self.modify_instances_attribute(cx, p).await,
-            "ResetInstancesType" => self.reset_instances_type(cx, p).await,
-            action if keypairs::ACTIONS.contains(&action) => self.keypair_action(cx, p).await,
-            _ => return Err(not_emulated(cx)),
-        };
-        result.map_err(|e| documented_state_code(&cx.action, e.into()))
+    async fn call(&self, cx: &RequestContext, params: Map<String, Value>) -> ApiResult<Reply> {
+        if cx.action == "DescribeInstancesStatus" {
+            // The hot read: serialised straight from the state (no tree of values).
+            return self
+                .describe_instances_status(cx, &params)
+                .map_err(|e| documented_state_code(&cx.action, e.into()));
+        }
+        self.call_fields(cx, &params).await.map(Reply::from)
     }
 
     /// Instances by id when the request names them, else every instance in the region.
@@ -378,3 +383,41 @@ fn describe_zones(cx: &RequestContext) -> Map<String, Value> {
 
 #[cfg(test)]
 mod tests;
+
+impl Cvm {
+    /// Every action but the one [`Product::call`] serialises itself.
+    async fn call_fields(
+        &self,
+        cx: &RequestContext,
+        p: &Map<String, Value>,
+    ) -> ApiResult<Map<String, Value>> {
+        let result = match cx.action.as_str() {
+            "DescribeRegions" => Ok(describe_regions(cx)),
+            "DescribeZones" => Ok(describe_zones(cx)),
+            "DescribeInstanceTypeConfigs" => {
+                return describe::describe_instance_type_configs(cx, p);
+            }
+            "DescribeImages" => return describe::describe_images(cx, p),
+            "DescribeZoneInstanceConfigInfos" => {
+                let inner = self.state.read(cx.received_at_ms);
+                return describe::describe_zone_instance_config_infos(cx, p, |zone, t| {
+                    self.sold_out(&inner, zone, t)
+                });
+            }
+            "DescribeInstanceFamilyConfigs" => {
+                return Ok(describe::describe_instance_family_configs(cx));
+            }
+            "DescribeInstances" => self.describe_instances(cx, p),
+            "RunInstances" => self.run_instances(cx, p).await,
+            "StartInstances" => self.start_instances(cx, p).await,
+            "StopInstances" => self.stop_instances(cx, p).await,
+            "RebootInstances" => self.reboot_instances(cx, p).await,
+            "TerminateInstances" => self.terminate_instances(cx, p).await,
+            "ModifyInstancesAttribute" => self.modify_instances_attribute(cx, p).await,
+            "ResetInstancesType" => self.reset_instances_type(cx, p).await,
+            action if keypairs::ACTIONS.contains(&action) => self.keypair_action(cx, p).await,
+            _ => return Err(not_emulated(cx)),
+        };
+        result.map_err(|e| documented_state_code(&cx.action, e.into()))
+    }
+}

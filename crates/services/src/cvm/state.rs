@@ -41,33 +41,53 @@ pub(crate) enum Field {
     TagValue,
     /// `tag:<key>`: the value is `key` + '\0' + `value`.
     Tag,
+    /// Last: [`FIELDS`] counts the variants from it.
     Uuid,
 }
 
-fn index_entries(inst: &Instance) -> Vec<(Field, String)> {
-    let mut out = vec![
-        (Field::Zone, inst.zone.clone()),
-        (Field::State, inst.state.as_str().to_owned()),
-        (Field::Name, inst.name.clone()),
-        (Field::ChargeType, inst.charge_type.clone()),
-        (Field::ProjectId, inst.project_id.to_string()),
-        (Field::VpcId, inst.vpc_id.clone()),
-        (Field::SubnetId, inst.subnet_id.clone()),
-        (Field::PrivateIp, inst.private_ip.clone()),
-        (Field::Uuid, inst.uuid.clone()),
-    ];
+/// How many [`Field`]s there are: the indexes are one map per field.
+const FIELDS: usize = Field::Uuid as usize + 1;
+
+/// Calls `f` with every (field, value) under which `inst` is indexed, borrowing the values
+/// (only the `tag:` entry, which joins key and value, is built).
+fn index_entries(inst: &Instance, mut f: impl FnMut(Field, &str)) {
+    f(Field::Zone, &inst.zone);
+    f(Field::State, inst.state.as_str());
+    f(Field::Name, &inst.name);
+    f(Field::ChargeType, &inst.charge_type);
+    f(Field::ProjectId, &inst.project_id.to_string());
+    f(Field::VpcId, &inst.vpc_id);
+    f(Field::SubnetId, &inst.subnet_id);
+    f(Field::PrivateIp, &inst.private_ip);
+    f(Field::Uuid, &inst.uuid);
     if let Some(ip) = &inst.public_ip {
-        out.push((Field::PublicIp, ip.clone()));
+        f(Field::PublicIp, ip);
     }
     for sg in &inst.security_group_ids {
-        out.push((Field::SecurityGroup, sg.clone()));
+        f(Field::SecurityGroup, sg);
     }
     for (k, v) in &inst.tags {
-        out.push((Field::TagKey, k.clone()));
-        out.push((Field::TagValue, v.clone()));
-        out.push((Field::Tag, format!("{k}\0{v}")));
+        f(Field::TagKey, k);
+        f(Field::TagValue, v);
+        f(Field::Tag, &format!("{k}\0{v}"));
     }
-    out
+}
+
+/// Per field, value → creation-order seqs. Looked up by `&str`, so a lookup allocates nothing.
+type Index<V> = [HashMap<String, V>; FIELDS];
+
+/// Adds `seq` under `value`, allocating the key only the first time the value is seen.
+fn index_add<V: Default>(
+    index: &mut Index<V>,
+    field: Field,
+    value: &str,
+    add: impl FnOnce(&mut V),
+) {
+    let map = &mut index[field as usize];
+    match map.get_mut(value) {
+        Some(v) => add(v),
+        None => add(map.entry(value.to_owned()).or_default()),
+    }
 }
 
 /// One account's instances in one region.
@@ -76,7 +96,7 @@ pub(crate) struct Scope {
     instances: HashMap<String, Instance>,
     /// seq → id, in creation order.
     order: BTreeMap<u64, String>,
-    index: HashMap<(Field, String), BTreeSet<u64>>,
+    index: Index<BTreeSet<u64>>,
     tokens: HashMap<String, Vec<String>>,
     /// Ids whose records the next commit of this scope deletes (instances that finished
     /// terminating while nobody wrote).
@@ -103,7 +123,7 @@ impl Scope {
 
     /// Creation-order seqs of instances whose `field` equals `value`.
     pub(crate) fn lookup(&self, field: Field, value: &str) -> Option<&BTreeSet<u64>> {
-        self.index.get(&(field, value.to_owned()))
+        self.index[field as usize].get(value)
     }
 
     /// The instance with creation-order `seq`.
@@ -116,9 +136,11 @@ impl Scope {
     }
 
     fn insert(&mut self, inst: Instance) {
-        for entry in index_entries(&inst) {
-            self.index.entry(entry).or_default().insert(inst.seq);
-        }
+        index_entries(&inst, |field, value| {
+            index_add(&mut self.index, field, value, |set| {
+                set.insert(inst.seq);
+            });
+        });
         if let Some(t) = &inst.client_token {
             self.tokens
                 .entry(t.clone())
@@ -131,14 +153,16 @@ impl Scope {
 
     fn remove(&mut self, id: &str) -> Option<Instance> {
         let inst = self.instances.remove(id)?;
-        for entry in index_entries(&inst) {
-            if let Some(set) = self.index.get_mut(&entry) {
+        let index = &mut self.index;
+        index_entries(&inst, |field, value| {
+            let map = &mut index[field as usize];
+            if let Some(set) = map.get_mut(value) {
                 set.remove(&inst.seq);
                 if set.is_empty() {
-                    self.index.remove(&entry);
+                    map.remove(value);
                 }
             }
-        }
+        });
         if let Some(t) = &inst.client_token {
             if let Some(ids) = self.tokens.get_mut(t) {
                 ids.retain(|i| i != id);
@@ -159,7 +183,7 @@ pub(crate) struct Inner {
     /// (due time, scope, id) of every pending transition.
     timers: BTreeSet<(i64, ScopeKey, String)>,
     /// Instances placed per (zone, instance type), across accounts: what capacity counts.
-    placed: HashMap<(String, String), u64>,
+    placed: HashMap<String, HashMap<String, u64>>,
     /// Placed per zone.
     placed_in_zone: HashMap<String, u64>,
     /// Key pairs per AppId, by KeyId.
@@ -176,7 +200,8 @@ impl Inner {
 
     pub(crate) fn placed(&self, zone: &str, instance_type: &str) -> u64 {
         self.placed
-            .get(&(zone.to_owned(), instance_type.to_owned()))
+            .get(zone)
+            .and_then(|types| types.get(instance_type))
             .copied()
             .unwrap_or(0)
     }
@@ -210,11 +235,23 @@ impl Inner {
         if let Some(t) = &inst.transition {
             self.timers.insert((t.at_ms, key.clone(), inst.id.clone()));
         }
-        *self
-            .placed
-            .entry((inst.zone.clone(), inst.instance_type.clone()))
-            .or_default() += 1;
-        *self.placed_in_zone.entry(inst.zone.clone()).or_default() += 1;
+        // Looked up before inserting, so a zone or type seen before costs no allocation.
+        let types = match self.placed.get_mut(&inst.zone) {
+            Some(types) => types,
+            None => self.placed.entry(inst.zone.clone()).or_default(),
+        };
+        match types.get_mut(&inst.instance_type) {
+            Some(n) => *n += 1,
+            None => {
+                types.insert(inst.instance_type.clone(), 1);
+            }
+        }
+        match self.placed_in_zone.get_mut(&inst.zone) {
+            Some(n) => *n += 1,
+            None => {
+                self.placed_in_zone.insert(inst.zone.clone(), 1);
+            }
+        }
         for k in &inst.key_ids {
             self.bindings
                 .entry(k.clone())
@@ -229,8 +266,11 @@ impl Inner {
         if let Some(t) = &inst.transition {
             self.timers.remove(&(t.at_ms, key.clone(), inst.id.clone()));
         }
-        let pair = (inst.zone.clone(), inst.instance_type.clone());
-        if let Some(n) = self.placed.get_mut(&pair) {
+        if let Some(n) = self
+            .placed
+            .get_mut(&inst.zone)
+            .and_then(|types| types.get_mut(&inst.instance_type))
+        {
             *n = n.saturating_sub(1);
         }
         if let Some(n) = self.placed_in_zone.get_mut(&inst.zone) {
@@ -290,19 +330,59 @@ pub(crate) struct Loader {
 #[derive(Default)]
 struct Pending {
     order: Vec<(u64, String)>,
-    index: HashMap<(Field, String), Vec<u64>>,
+    index: Index<Seqs>,
+}
+
+/// The seqs collected for one indexed value. Most values (ids, addresses, names) belong to
+/// one instance, so the first seq is held without a Vec of its own.
+#[derive(Default)]
+enum Seqs {
+    #[default]
+    None,
+    One(u64),
+    Many(Vec<u64>),
+}
+
+impl Seqs {
+    fn push(&mut self, seq: u64) {
+        *self = match std::mem::take(self) {
+            Seqs::None => Seqs::One(seq),
+            Seqs::One(first) => Seqs::Many(vec![first, seq]),
+            Seqs::Many(mut seqs) => {
+                seqs.push(seq);
+                Seqs::Many(seqs)
+            }
+        };
+    }
+
+    fn into_set(self) -> BTreeSet<u64> {
+        match self {
+            Seqs::None => BTreeSet::new(),
+            Seqs::One(seq) => BTreeSet::from([seq]),
+            Seqs::Many(mut seqs) => {
+                seqs.sort_unstable();
+                seqs.into_iter().collect()
+            }
+        }
+    }
 }
 
 impl Loader {
     /// Adds a stored instance; each (scope, id) must come once.
     pub(crate) fn add(&mut self, key: &ScopeKey, inst: Instance) {
         self.inner.count_in(key, &inst);
-        let pending = self.pending.entry(key.clone()).or_default();
-        for entry in index_entries(&inst) {
-            pending.index.entry(entry).or_default().push(inst.seq);
-        }
+        let pending = match self.pending.get_mut(key) {
+            Some(pending) => pending,
+            None => self.pending.entry(key.clone()).or_default(),
+        };
+        index_entries(&inst, |field, value| {
+            index_add(&mut pending.index, field, value, |seqs| seqs.push(inst.seq));
+        });
         pending.order.push((inst.seq, inst.id.clone()));
-        let scope = self.inner.scopes.entry(key.clone()).or_default();
+        let scope = match self.inner.scopes.get_mut(key) {
+            Some(scope) => scope,
+            None => self.inner.scopes.entry(key.clone()).or_default(),
+        };
         if let Some(t) = &inst.client_token {
             scope
                 .tokens
@@ -327,10 +407,12 @@ impl Loader {
             let mut order = pending.order;
             order.sort_unstable();
             scope.order = order.into_iter().collect();
-            scope.index.reserve(pending.index.len());
-            for (entry, mut seqs) in pending.index {
-                seqs.sort_unstable();
-                scope.index.insert(entry, seqs.into_iter().collect());
+            for (field, values) in pending.index.into_iter().enumerate() {
+                let built = &mut scope.index[field];
+                built.reserve(values.len());
+                for (value, seqs) in values {
+                    built.insert(value, seqs.into_set());
+                }
             }
         }
         self.inner
@@ -471,6 +553,60 @@ mod tests {
         assert!(scope.lookup(Field::State, "RUNNING").is_none());
         assert_eq!(scope.len(), 1);
         assert_eq!(inner.placed_in_zone("ap-guangzhou-3"), 1);
+    }
+
+    /// The start-up loader builds the same state as putting the instances one by one, from
+    /// records in any order: creation order, every index, tokens, capacity, timers.
+    #[test]
+    fn the_loader_builds_what_puts_build() {
+        let keys: [ScopeKey; 2] = [(1, "ap-guangzhou".into()), (2, "ap-shanghai".into())];
+        let mut records = Vec::new();
+        for seq in 1..=60u64 {
+            let state = if seq % 3 == 0 {
+                State::Stopped
+            } else {
+                State::Running
+            };
+            let mut inst = instance(&format!("ins-{seq:08}"), seq, state);
+            inst.private_ip = format!("10.0.0.{seq}");
+            if seq % 7 == 0 {
+                inst.transition = Some(Transition {
+                    to: None,
+                    at_ms: 1_000 + seq as i64,
+                });
+            }
+            records.push((keys[(seq % 2) as usize].clone(), inst));
+        }
+        // Key order, not creation order: a stable shuffle.
+        records.sort_by_key(|(_, i)| (i.seq * 37) % 61);
+        let mut by_put = Inner::default();
+        let mut loader = Loader::default();
+        for (key, inst) in &records {
+            by_put.put(key, inst.clone());
+            loader.add(key, inst.clone());
+        }
+        let loaded = loader.finish();
+        for key in &keys {
+            let (a, b) = (by_put.scope(key).unwrap(), loaded.scope(key).unwrap());
+            let ids = |s: &Scope| s.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+            assert_eq!(ids(a), ids(b), "creation order");
+            for field in 0..FIELDS {
+                assert_eq!(a.index[field], b.index[field], "index of field {field}");
+            }
+            assert_eq!(a.tokens, b.tokens);
+            assert_eq!(
+                a.lookup(Field::State, "STOPPED").map(BTreeSet::len),
+                Some(10)
+            );
+            assert_eq!(
+                a.lookup(Field::PrivateIp, "10.0.0.7").map(BTreeSet::len),
+                a.get("ins-00000007").map(|_| 1)
+            );
+        }
+        assert_eq!(by_put.placed, loaded.placed);
+        assert_eq!(by_put.placed_in_zone, loaded.placed_in_zone);
+        assert_eq!(by_put.timers, loaded.timers);
+        assert_eq!(by_put.next_seq, loaded.next_seq);
     }
 
     #[test]

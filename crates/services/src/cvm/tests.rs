@@ -9,7 +9,7 @@ use tclocal_wire::ids::SeqResourceIds;
 use tclocal_wire::{ApiResult, Language};
 
 use super::{Cvm, CvmSettings, Timings};
-use crate::Product;
+use crate::{Product, Reply};
 
 const T0: i64 = 1_700_000_000_000;
 const LINUX: &str = "img-zsxdft8i";
@@ -63,7 +63,11 @@ impl Harness {
     /// gateway enforces the same rule on the wire) and a message template of its own.
     async fn call(&self, action: &str, params: Value) -> ApiResult<Map<String, Value>> {
         let Value::Object(p) = params else { panic!() };
-        let result = self.cvm.call(&self.cx(action), p).await;
+        let result = self
+            .cvm
+            .call(&self.cx(action), p)
+            .await
+            .map(Reply::into_map);
         if let Err(e) = &result {
             assert_documented(action, e.code());
             assert_templated(action, e);
