@@ -20,7 +20,7 @@ use super::catalogue;
 use super::errors::CvmError;
 use super::model::{Disk, Instance, State, Transition, VERSION};
 use super::params::{bool_of, i64_of, instance_ids, obj, objects, page, str_of, strings, tags};
-use super::state::{Field, Inner, Scope, ScopeKey};
+use super::state::{Field, Inner, Scope, ScopeKey, SeqSet};
 
 /// Store table of instance records; key `{AppId}/{region}/{InstanceId}`.
 pub(crate) const TABLE: &str = "cvm.instances";
@@ -1106,7 +1106,7 @@ impl Filter {
                 many => Candidates::Owned(
                     many.iter()
                         .filter_map(|v| scope.lookup(*field, v))
-                        .flat_map(|s| s.iter().copied())
+                        .flat_map(SeqSet::iter)
                         .collect(),
                 ),
             }),
@@ -1135,15 +1135,30 @@ impl Filter {
 
 /// A filter's admitted seqs: borrowed from an index, or built for a multi-value filter.
 enum Candidates<'s> {
-    Borrowed(&'s BTreeSet<u64>),
+    Borrowed(&'s SeqSet),
     Owned(BTreeSet<u64>),
 }
 
 impl Candidates<'_> {
-    fn set(&self) -> &BTreeSet<u64> {
+    fn len(&self) -> usize {
         match self {
-            Candidates::Borrowed(s) => s,
-            Candidates::Owned(s) => s,
+            Candidates::Borrowed(s) => s.len(),
+            Candidates::Owned(s) => s.len(),
+        }
+    }
+
+    fn contains(&self, seq: u64) -> bool {
+        match self {
+            Candidates::Borrowed(s) => s.contains(seq),
+            Candidates::Owned(s) => s.contains(&seq),
+        }
+    }
+
+    /// In ascending (creation) order.
+    fn iter(&self) -> Box<dyn Iterator<Item = u64> + '_> {
+        match self {
+            Candidates::Borrowed(s) => Box::new(s.iter()),
+            Candidates::Owned(s) => Box::new(s.iter().copied()),
         }
     }
 }
@@ -1163,7 +1178,7 @@ fn select<'a>(
     let mut sets: Vec<Candidates<'_>> =
         filters.iter().filter_map(|f| f.candidates(scope)).collect();
     let scan = sets.len() < filters.len();
-    sets.sort_by_key(|c| c.set().len());
+    sets.sort_by_key(Candidates::len);
     let page_of = |seqs: &mut dyn Iterator<Item = u64>| -> Vec<&'a Instance> {
         seqs.skip(offset)
             .take(limit)
@@ -1172,16 +1187,14 @@ fn select<'a>(
     };
     match (sets.as_slice(), scan) {
         ([], false) => (scope.len(), page_of(&mut scope.all_seqs())),
-        ([only], false) => (only.set().len(), page_of(&mut only.set().iter().copied())),
+        ([only], false) => (only.len(), page_of(&mut only.iter())),
         _ => {
             let seqs: Box<dyn Iterator<Item = u64> + '_> = match sets.split_first() {
                 None => Box::new(scope.all_seqs()),
                 Some((first, rest)) => Box::new(
                     first
-                        .set()
                         .iter()
-                        .copied()
-                        .filter(move |s| rest.iter().all(|c| c.set().contains(s))),
+                        .filter(move |s| rest.iter().all(|c| c.contains(*s))),
                 ),
             };
             let mut total = 0;
