@@ -7,6 +7,7 @@
 //! the server's canonical request and string to sign (never a key), so a user can diff them
 //! against their own.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -52,7 +53,7 @@ pub struct Entry {
     /// Region.
     pub region: Option<String>,
     /// Answer language.
-    pub language: String,
+    pub language: &'static str,
     /// `Error.Code`, or `None` for success.
     pub code: Option<String>,
     /// `Error.Message`.
@@ -61,7 +62,7 @@ pub struct Entry {
     pub latency_us: u64,
     /// How authentication went: `verified`, `unsigned`, `off`, or `soft: <code>` when a
     /// failure was let through by `--auth soft`.
-    pub auth: String,
+    pub auth: Cow<'static, str>,
     /// For signature failures: what the server signed.
     pub signature: Option<SignatureDiagnostics>,
     /// The fault rule that decided the answer, if any.
@@ -218,7 +219,7 @@ mod tests {
             ),
             version: None,
             region: None,
-            language: "zh-CN".into(),
+            language: "zh-CN",
             code: code.map(Into::into),
             message: None,
             latency_us: 1,

@@ -91,7 +91,8 @@ struct Outcome {
     language: Language,
     client: Option<String>,
     secret_id: Option<String>,
-    principal: Option<Principal>,
+    /// The caller's AppId and UIN, once authenticated.
+    caller: Option<(u64, String)>,
     auth: &'static str,
     auth_failure: Option<String>,
     /// A CAM denial let through by `--cam soft`.
@@ -161,21 +162,21 @@ impl Gateway {
             trace_id: trace,
             client: outcome.client,
             method,
-            app_id: outcome.principal.as_ref().map(|p| p.app_id),
-            uin: outcome.principal.map(|p| p.uin),
+            app_id: outcome.caller.as_ref().map(|c| c.0),
+            uin: outcome.caller.map(|c| c.1),
             secret_id: outcome.secret_id,
             service: outcome.service.map(str::to_owned),
             action: outcome.action,
             version: outcome.version,
             region: outcome.region,
-            language: outcome.language.as_str().to_owned(),
+            language: outcome.language.as_str(),
             code,
             message,
             latency_us,
             auth: match (outcome.auth_failure, outcome.cam_denied) {
-                (Some(code), _) => format!("soft: {code}"),
-                (None, Some(code)) => format!("{}; cam soft: {code}", outcome.auth),
-                (None, None) => outcome.auth.to_owned(),
+                (Some(code), _) => format!("soft: {code}").into(),
+                (None, Some(code)) => format!("{}; cam soft: {code}", outcome.auth).into(),
+                (None, None) => outcome.auth.into(),
             },
             signature: outcome.signature,
             fault: outcome.fault,
@@ -248,7 +249,7 @@ impl Gateway {
         };
 
         // Common parameters.
-        let incoming = Incoming::read(&parts.headers, is_get, query, body)?;
+        let mut incoming = Incoming::read(&parts.headers, is_get, query, body)?;
         if let Some(lang) = incoming.language.as_deref().filter(|l| !l.is_empty()) {
             outcome.language = lang.parse().map_err(|_| {
                 ApiError::with_template(
@@ -260,7 +261,7 @@ impl Gateway {
         }
         let action = incoming
             .action
-            .clone()
+            .take()
             .filter(|a| !a.is_empty())
             .ok_or_else(|| ApiError::new(CommonCode::MissingParameter).arg("Action"))?;
         outcome.action = Some(action.clone());
@@ -268,7 +269,7 @@ impl Gateway {
         outcome.region.clone_from(&incoming.region);
         let version = incoming
             .version
-            .clone()
+            .take()
             .filter(|v| !v.is_empty())
             .ok_or_else(|| ApiError::new(CommonCode::MissingParameter).arg("Version"))?;
         outcome.version = Some(version.clone());
@@ -290,11 +291,15 @@ impl Gateway {
         );
         // Known before authentication, so refused calls are journaled under their product.
         outcome.service = routed.as_ref().ok().copied();
-        let skip_sign = routed.as_ref().ok().is_some_and(|service| {
-            self.specs
-                .action(service, &version, &action)
-                .is_some_and(|a| a.skip_sign)
-        });
+        // The routed product's model, looked up once: the signature check needs the
+        // action's SKIP flag, the later checks the rest.
+        let routed_spec = routed
+            .as_ref()
+            .ok()
+            .and_then(|service| self.specs.spec(service, &version));
+        let skip_sign = routed_spec
+            .and_then(|spec| spec.actions.get(&action))
+            .is_some_and(|a| a.skip_sign);
 
         // On a shared store, catch up with the other processes first: the key that signed
         // this request, or the instance it names, may be theirs. A call that may write holds
@@ -335,12 +340,12 @@ impl Gateway {
             received_at_ms,
             outcome,
         )?;
-        outcome.principal = Some(principal.clone());
+        outcome.caller = Some((principal.app_id, principal.uin.clone()));
 
         // Product, version, action.
         let service = routed?;
         outcome.service = Some(service);
-        let spec = self.specs.spec(service, &version).ok_or_else(|| {
+        let spec = routed_spec.ok_or_else(|| {
             ApiError::new(CommonCode::NoSuchVersion)
                 .arg(&version)
                 .arg(service)
@@ -366,11 +371,11 @@ impl Gateway {
 
         let cx = RequestContext {
             request_id: request_id.to_owned(),
-            principal: principal.clone(),
+            principal,
             service: service.to_owned(),
             version,
-            action: action.clone(),
-            region: region.clone(),
+            action,
+            region,
             language: outcome.language,
             received_at_ms,
         };
@@ -380,7 +385,7 @@ impl Gateway {
         if let (Some(key), Some(p)) = (&key, product) {
             if self.config.cam != AuthMode::Off {
                 let resources = p.resources(&cx, &params);
-                let cam_action = format!("{service}:{action}");
+                let cam_action = format!("{service}:{}", cx.action);
                 let client_ip = parts
                     .extensions
                     .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -431,9 +436,9 @@ impl Gateway {
         // Rate limit, then injected faults: both stand where the cloud's back end would.
         if !self.rates.inactive() {
             let limited = self.rates.admit(
-                principal.app_id,
+                cx.principal.app_id,
                 service,
-                &action,
+                &cx.action,
                 action_spec.rate_limit,
                 self.wall.now_millis(),
             );
@@ -445,10 +450,10 @@ impl Gateway {
         }
         let target = Target {
             service,
-            action: &action,
-            region: region.as_deref(),
-            app_id: principal.app_id,
-            uin: &principal.uin,
+            action: &cx.action,
+            region: cx.region.as_deref(),
+            app_id: cx.principal.app_id,
+            uin: &cx.principal.uin,
         };
         if let Some(fault) = self.faults.pick(&target, self.resource_ids.as_ref()) {
             outcome.fault = Some(fault.rule_id);

@@ -627,7 +627,11 @@ mod tests {
     fn seq_sets_grow_and_shrink() {
         let mut set = SeqSet::One(5);
         set.insert(5);
-        assert_eq!(set, SeqSet::One(5), "inserting the same seq changes nothing");
+        assert_eq!(
+            set,
+            SeqSet::One(5),
+            "inserting the same seq changes nothing"
+        );
         set.insert(2);
         set.insert(9);
         assert_eq!(set.iter().collect::<Vec<_>>(), [2, 5, 9]);
