@@ -23,6 +23,37 @@ pub struct SignatureDiagnostics {
     pub string_to_sign: String,
 }
 
+/// The most bytes of each diagnostic text an entry keeps. A v1 string to sign holds every
+/// form parameter of the body (up to the body limit), so without a cap the journal's size
+/// would follow what failing clients send, not its entry count.
+pub const MAX_DIAGNOSTIC_BYTES: usize = 16 * 1024;
+
+impl SignatureDiagnostics {
+    /// Diagnostics of what the server signed, each text cut to [`MAX_DIAGNOSTIC_BYTES`]
+    /// with a note of how much was left out.
+    #[must_use]
+    pub fn new(canonical_request: String, string_to_sign: String) -> SignatureDiagnostics {
+        SignatureDiagnostics {
+            canonical_request: capped(canonical_request),
+            string_to_sign: capped(string_to_sign),
+        }
+    }
+}
+
+fn capped(mut text: String) -> String {
+    if text.len() <= MAX_DIAGNOSTIC_BYTES {
+        return text;
+    }
+    let mut cut = MAX_DIAGNOSTIC_BYTES;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let left_out = text.len() - cut;
+    text.truncate(cut);
+    text.push_str(&format!("… ({left_out} more bytes not kept)"));
+    text
+}
+
 /// One journal entry.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
@@ -195,6 +226,20 @@ impl Journal {
 
 #[cfg(test)]
 mod tests {
+    /// Diagnostic texts are cut at a character boundary past the cap, and say so.
+    #[test]
+    fn diagnostics_are_capped() {
+        let long = "é".repeat(MAX_DIAGNOSTIC_BYTES);
+        let d = SignatureDiagnostics::new(long.clone(), "short".to_owned());
+        assert!(d.canonical_request.len() < MAX_DIAGNOSTIC_BYTES + 64);
+        assert!(long.starts_with(d.canonical_request.split('…').next().unwrap()));
+        assert!(
+            d.canonical_request
+                .ends_with(&format!("({} more bytes not kept)", MAX_DIAGNOSTIC_BYTES))
+        );
+        assert_eq!(d.string_to_sign, "short");
+    }
+
     use super::*;
 
     fn entry(id: &str, code: Option<&str>, t: i64) -> Entry {

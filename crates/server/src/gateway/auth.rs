@@ -198,10 +198,7 @@ impl Checker<'_> {
                     tracing::debug!(string_to_sign = %sts, "v1 signature mismatch");
                     return Err(Box::new(AuthFailure {
                         error: signature_failure(),
-                        diagnostics: Some(SignatureDiagnostics {
-                            canonical_request: String::new(),
-                            string_to_sign: sts,
-                        }),
+                        diagnostics: Some(SignatureDiagnostics::new(String::new(), sts)),
                     }));
                 }
                 self.token(&key, req.incoming.token.as_deref())?;
@@ -287,10 +284,8 @@ impl Checker<'_> {
                 Err(signature_failure().into())
             }
             Err(VerifyError::Mismatch(diag)) => {
-                let diagnostics = SignatureDiagnostics {
-                    canonical_request: redact(diag.canonical_request),
-                    string_to_sign: diag.string_to_sign,
-                };
+                let diagnostics =
+                    SignatureDiagnostics::new(redact(diag.canonical_request), diag.string_to_sign);
                 // Safe to log: the canonical request and string to sign hold no secret.
                 tracing::debug!(
                     canonical_request = %diagnostics.canonical_request,

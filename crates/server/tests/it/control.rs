@@ -11,6 +11,34 @@ fn code(resp: &RawResponse) -> String {
     resp.api_code().unwrap_or_else(|| "ok".into())
 }
 
+/// A TC3 signature failure on a GET with a 30 KB query keeps a capped canonical request in
+/// the journal, so failing clients cannot grow the journal past its entry count.
+#[tokio::test]
+async fn signature_diagnostics_in_the_journal_are_capped() {
+    let server = Server::start().await;
+    let query = format!("Pad={}", "x".repeat(30 * 1024));
+    let call = Call::tc3_get("DescribeZones", &query).with(|c| c.secret_key = "wrong".into());
+    let resp = server.call(&call).await;
+    assert_eq!(code(&resp), "AuthFailure.SignatureFailure");
+    let id = resp.envelope().request_id;
+    let (status, entry) = server
+        .control("GET", &format!("/_tclocal/requests/{id}"), "")
+        .await;
+    assert_eq!(status, 200);
+    let canonical = entry["signature"]["canonical_request"].as_str().unwrap();
+    let cap = tclocal_server::journal::MAX_DIAGNOSTIC_BYTES;
+    assert!(canonical.len() <= cap + 64, "{}", canonical.len());
+    assert!(
+        canonical.starts_with("GET\n/\nPad=xxx"),
+        "{}",
+        &canonical[..40]
+    );
+    assert!(
+        canonical.ends_with("more bytes not kept)"),
+        "the cut is marked"
+    );
+}
+
 /// Every request, success or error, can be looked up by its RequestId; a signature failure
 /// shows what the server signed, and never the key.
 #[tokio::test]
