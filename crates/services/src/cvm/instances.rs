@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use tclocal_store::{Batch, Durable, StoreError, codec};
+use tclocal_store::{Batch, Durable, codec};
+use tclocal_wire::ApiError;
 use tclocal_wire::context::RequestContext;
 use tclocal_wire::envelope::Reply;
 
@@ -958,7 +959,7 @@ impl Cvm {
                     .collect(),
             }
         };
-        Reply::serialize(&answer).map_err(|e| CvmError::Store(StoreError::Backend(e.to_string())))
+        Reply::serialize(&answer).map_err(|e| CvmError::Api(ApiError::internal(e)))
     }
 
     pub(crate) fn describe_instances(

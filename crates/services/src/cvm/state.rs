@@ -123,34 +123,35 @@ impl SeqSet {
             SeqSet::One(one) => *one == seq,
             SeqSet::Many(seqs) => {
                 seqs.remove(&seq);
-                if seqs.len() == 1 {
-                    let last = seqs.iter().copied().next().unwrap_or(seq);
+                if let (1, Some(&last)) = (seqs.len(), seqs.first()) {
                     *self = SeqSet::One(last);
                 }
-                seqs_empty(self)
+                // Two or more never empty in one removal.
+                false
             }
         }
     }
 }
 
-fn seqs_empty(set: &SeqSet) -> bool {
-    matches!(set, SeqSet::Many(seqs) if seqs.is_empty())
-}
-
 /// Per field, value → creation-order seqs. Looked up by `&str`, so a lookup allocates nothing.
 type Index<V> = [HashMap<String, V>; FIELDS];
 
-/// Adds `seq` under `value`, allocating the key only the first time the value is seen.
-fn index_add<V: Default>(
-    index: &mut Index<V>,
-    field: Field,
-    value: &str,
-    add: impl FnOnce(&mut V),
-) {
-    let map = &mut index[field as usize];
-    match map.get_mut(value) {
-        Some(v) => add(v),
-        None => add(map.entry(value.to_owned()).or_default()),
+/// Calls `f` with the value under `key`, made by `new` when missing. Unlike `entry`, which
+/// takes an owned key, it copies the key only when it inserts (most calls find a zone, type or
+/// value that is there already), and it looks the key up once when it is there.
+fn with_slot<K, Q, V, R>(
+    map: &mut HashMap<K, V>,
+    key: &Q,
+    new: impl FnOnce() -> V,
+    f: impl FnOnce(&mut V) -> R,
+) -> R
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: ToOwned<Owned = K> + std::hash::Hash + Eq + ?Sized,
+{
+    match map.get_mut(key) {
+        Some(value) => f(value),
+        None => f(map.entry(key.to_owned()).or_insert_with(new)),
     }
 }
 
@@ -202,12 +203,12 @@ impl Scope {
     fn insert(&mut self, inst: Instance) {
         index_entries(&inst, |field, value| {
             let map = &mut self.index[field as usize];
-            match map.get_mut(value) {
-                Some(set) => set.insert(inst.seq),
-                None => {
-                    map.insert(value.to_owned(), SeqSet::One(inst.seq));
-                }
-            }
+            with_slot(
+                map,
+                value,
+                || SeqSet::One(inst.seq),
+                |set| set.insert(inst.seq),
+            );
         });
         if let Some(t) = &inst.client_token {
             self.tokens
@@ -300,23 +301,16 @@ impl Inner {
         if let Some(t) = &inst.transition {
             self.timers.insert((t.at_ms, key.clone(), inst.id.clone()));
         }
-        // Looked up before inserting, so a zone or type seen before costs no allocation.
-        let types = match self.placed.get_mut(&inst.zone) {
-            Some(types) => types,
-            None => self.placed.entry(inst.zone.clone()).or_default(),
-        };
-        match types.get_mut(&inst.instance_type) {
-            Some(n) => *n += 1,
-            None => {
-                types.insert(inst.instance_type.clone(), 1);
-            }
-        }
-        match self.placed_in_zone.get_mut(&inst.zone) {
-            Some(n) => *n += 1,
-            None => {
-                self.placed_in_zone.insert(inst.zone.clone(), 1);
-            }
-        }
+        let count = |n: &mut u64| *n += 1;
+        with_slot(
+            &mut self.placed,
+            inst.zone.as_str(),
+            HashMap::default,
+            |types| {
+                with_slot(types, inst.instance_type.as_str(), || 0, count);
+            },
+        );
+        with_slot(&mut self.placed_in_zone, inst.zone.as_str(), || 0, count);
         for k in &inst.key_ids {
             self.bindings
                 .entry(k.clone())
@@ -436,26 +430,23 @@ impl Loader {
     /// Adds a stored instance; each (scope, id) must come once.
     pub(crate) fn add(&mut self, key: &ScopeKey, inst: Instance) {
         self.inner.count_in(key, &inst);
-        let pending = match self.pending.get_mut(key) {
-            Some(pending) => pending,
-            None => self.pending.entry(key.clone()).or_default(),
-        };
-        index_entries(&inst, |field, value| {
-            index_add(&mut pending.index, field, value, |seqs| seqs.push(inst.seq));
+        with_slot(&mut self.pending, key, Pending::default, |pending| {
+            index_entries(&inst, |field, value| {
+                let map = &mut pending.index[field as usize];
+                with_slot(map, value, Seqs::default, |seqs| seqs.push(inst.seq));
+            });
+            pending.order.push((inst.seq, inst.id.clone()));
         });
-        pending.order.push((inst.seq, inst.id.clone()));
-        let scope = match self.inner.scopes.get_mut(key) {
-            Some(scope) => scope,
-            None => self.inner.scopes.entry(key.clone()).or_default(),
-        };
-        if let Some(t) = &inst.client_token {
-            scope
-                .tokens
-                .entry(t.clone())
-                .or_default()
-                .push(inst.id.clone());
-        }
-        scope.instances.insert(inst.id.clone(), inst);
+        with_slot(&mut self.inner.scopes, key, Scope::default, |scope| {
+            if let Some(t) = &inst.client_token {
+                scope
+                    .tokens
+                    .entry(t.clone())
+                    .or_default()
+                    .push(inst.id.clone());
+            }
+            scope.instances.insert(inst.id.clone(), inst);
+        });
     }
 
     /// Key pairs, loaded as they are.
