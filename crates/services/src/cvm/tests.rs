@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
-use tclocal_store::{MemoryStore, Store};
+use tclocal_store::{Batch, Durable, MemoryStore, Store, StoreError};
 use tclocal_wire::context::{Principal, RequestContext};
 use tclocal_wire::ids::SeqResourceIds;
 use tclocal_wire::{ApiResult, Language};
@@ -1076,4 +1076,48 @@ async fn tags_of_instances_for_the_tag_service() {
             .resource_tags(1, "ap-guangzhou", "instance", &[&ids[0]], h.now)
             .is_empty()
     );
+}
+
+/// A store whose queued batches never become durable (a disk that fails under the writer):
+/// everything else goes to memory.
+struct LosesQueuedBatches(MemoryStore);
+
+#[async_trait::async_trait]
+impl Store for LosesQueuedBatches {
+    fn describe(&self) -> String {
+        "loses queued batches".into()
+    }
+    async fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.get(table, key).await
+    }
+    async fn scan(&self, table: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.0.scan(table, prefix).await
+    }
+    async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        self.0.commit(batch).await
+    }
+    async fn enqueue(&self, _batch: Batch) -> Result<Durable, StoreError> {
+        Ok(Box::pin(std::future::ready(Err(StoreError::Backend(
+            "the disk is full".into(),
+        )))))
+    }
+    async fn clear(&self, table: Option<&str>) -> Result<(), StoreError> {
+        self.0.clear(table).await
+    }
+    async fn tables(&self) -> Result<Vec<String>, StoreError> {
+        self.0.tables().await
+    }
+}
+
+/// A change readers could already see whose commit then fails is answered with InternalError
+/// and taken back: the working copy is reloaded from the store, so nothing shows that is not
+/// stored.
+#[tokio::test]
+async fn a_change_that_is_not_stored_is_answered_as_an_error_and_not_shown() {
+    let store: Arc<dyn Store> = Arc::new(LosesQueuedBatches(MemoryStore::new()));
+    let h = Harness::on(store, CvmSettings::default(), T0).await;
+    let p = json!({"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": LINUX, "InstanceType": "S5.MEDIUM2"});
+    assert_eq!(h.code("RunInstances", p).await, "InternalError");
+    let got = h.ok("DescribeInstancesStatus", json!({})).await;
+    assert_eq!(got["TotalCount"], 0, "{got:?}");
 }
