@@ -51,6 +51,10 @@ enum Cmd {
         /// Address to listen on.
         #[arg(long)]
         listen: SocketAddr,
+        /// Request threads; default: what `tclocal serve` uses by default (one fewer than
+        /// the machine's cores, at least one), so both serve on the same number of threads.
+        #[arg(long)]
+        workers: Option<usize>,
     },
     /// Create instances in a running tclocal (for profiling).
     Populate {
@@ -129,6 +133,11 @@ fn runtime(threads: usize) -> tokio::runtime::Runtime {
         .expect("a tokio runtime starts")
 }
 
+/// `tclocal serve`'s default number of request threads (its `default_workers`).
+fn server_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+}
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s.max(0.0))
 }
@@ -138,18 +147,20 @@ fn main() -> ExitCode {
     match opts.command {
         Cmd::All(a) => all(&a),
         Cmd::Smoke { tclocal } => smoke(tclocal),
-        Cmd::Floor { listen } => runtime(2).block_on(async {
-            match tokio::net::TcpListener::bind(listen).await {
-                Ok(l) => {
-                    floor::serve(l).await;
-                    ExitCode::SUCCESS
+        Cmd::Floor { listen, workers } => {
+            runtime(workers.unwrap_or_else(server_workers)).block_on(async {
+                match tokio::net::TcpListener::bind(listen).await {
+                    Ok(l) => {
+                        floor::serve(l).await;
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("floor: cannot listen on {listen}: {e}");
+                        ExitCode::FAILURE
+                    }
                 }
-                Err(e) => {
-                    eprintln!("floor: cannot listen on {listen}: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }),
+            })
+        }
         Cmd::Populate { addr, count } => runtime(2).block_on(async {
             match suite::populate(addr, 0, count).await {
                 Ok(ids) => {

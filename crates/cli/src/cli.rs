@@ -122,6 +122,18 @@ struct ServeOpts {
     /// `power` (power loss too; one fsync per commit).
     #[arg(long, env = "TCLOCAL_DURABILITY", default_value = "process")]
     durability: Durability,
+    /// Threads answering requests; default: one fewer than the machine's cores (at least
+    /// one), leaving a core to the clients that share the machine.
+    #[arg(long, env = "TCLOCAL_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: Option<u16>,
+}
+
+/// The default number of request threads: tclocal runs beside its clients (a test suite,
+/// an SDK script), and on a small machine a worker per core makes the two preempt each
+/// other mid-request; one core left to them halved the benchmark's p99 on 2 cores
+/// (BENCHMARKS.md).
+pub(crate) fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
 /// A failure of a command, with its exit code.
@@ -257,9 +269,11 @@ pub(crate) fn run(opts: Opts) -> Result<(), CliError> {
                 &serve.data_dir,
                 serve.ephemeral,
             );
+            let workers = serve.workers.map_or_else(default_workers, usize::from);
             let config = serve.into_config()?;
             let transparent = ca_plan.start()?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
                 .enable_all()
                 .build()
                 .map_err(|e| CliError::Runtime(format!("cannot start the runtime: {e}")))?;

@@ -6,9 +6,12 @@
 //! day of heavy use cannot grow it past its capacity. For a signature failure the entry keeps
 //! the server's canonical request and string to sign (never a key), so a user can diff them
 //! against their own.
+//!
+//! An entry is built on every request, so it holds what the request already owns (moved in)
+//! or static text, and renders derived text (the ISO time) only when it is read.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -62,13 +65,13 @@ pub struct Entry {
     /// Wall-clock time the request arrived, Unix milliseconds.
     pub time_ms: i64,
     /// The same as ISO-8601.
-    pub time: String,
+    pub time: IsoTime,
     /// `X-TC-TraceId`, when the client sent one.
     pub trace_id: Option<String>,
     /// `X-TC-RequestClient` / `RequestClient`.
     pub client: Option<String>,
     /// HTTP method.
-    pub method: String,
+    pub method: Cow<'static, str>,
     /// The caller's AppId, once authenticated.
     pub app_id: Option<u64>,
     /// The caller's UIN, once authenticated.
@@ -76,7 +79,7 @@ pub struct Entry {
     /// The SecretId the request named (not secret; the key never appears here).
     pub secret_id: Option<String>,
     /// Product, once routed.
-    pub service: Option<String>,
+    pub service: Option<&'static str>,
     /// Action.
     pub action: Option<String>,
     /// API version.
@@ -98,6 +101,16 @@ pub struct Entry {
     pub signature: Option<SignatureDiagnostics>,
     /// The fault rule that decided the answer, if any.
     pub fault: Option<String>,
+}
+
+/// A Unix time in milliseconds that serialises as ISO-8601 (`2023-11-14T22:13:20Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IsoTime(pub i64);
+
+impl Serialize for IsoTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&tclocal_wire::clock::iso8601(self.0))
+    }
 }
 
 /// Filters for [`Journal::query`].
@@ -129,7 +142,6 @@ pub struct Journal {
 #[derive(Debug, Default)]
 struct Inner {
     ring: VecDeque<Arc<Entry>>,
-    by_id: HashMap<String, Arc<Entry>>,
     total: u64,
 }
 
@@ -149,21 +161,33 @@ impl Journal {
             return;
         }
         let entry = Arc::new(entry);
-        let mut inner = self.inner.lock();
-        inner.total += 1;
-        if inner.ring.len() == self.capacity {
-            if let Some(old) = inner.ring.pop_front() {
-                inner.by_id.remove(&old.request_id);
-            }
-        }
-        inner.by_id.insert(entry.request_id.clone(), entry.clone());
-        inner.ring.push_back(entry);
+        let evicted = {
+            let mut inner = self.inner.lock();
+            inner.total += 1;
+            let evicted = if inner.ring.len() == self.capacity {
+                inner.ring.pop_front()
+            } else {
+                None
+            };
+            inner.ring.push_back(entry);
+            evicted
+        };
+        // Freeing the oldest entry's text happens after the lock is released.
+        drop(evicted);
     }
 
-    /// One entry by RequestId.
+    /// One entry by RequestId, newest first. A scan: lookups are rare (a person or a test
+    /// investigating a call), recording is on every request, and a map by id would cost
+    /// every request a hash, a copy of the id and a removal.
     #[must_use]
     pub fn get(&self, request_id: &str) -> Option<Arc<Entry>> {
-        self.inner.lock().by_id.get(request_id).cloned()
+        self.inner
+            .lock()
+            .ring
+            .iter()
+            .rev()
+            .find(|e| e.request_id == request_id)
+            .cloned()
     }
 
     /// Entries matching `q`, newest first.
@@ -185,7 +209,7 @@ impl Journal {
             .filter(|e| {
                 q.service
                     .as_ref()
-                    .is_none_or(|s| e.service.as_ref() == Some(s))
+                    .is_none_or(|s| e.service == Some(s.as_str()))
             })
             .filter(|e| {
                 q.account.as_ref().is_none_or(|a| {
@@ -220,7 +244,6 @@ impl Journal {
     pub fn clear(&self) {
         let mut inner = self.inner.lock();
         inner.ring.clear();
-        inner.by_id.clear();
     }
 }
 
@@ -246,14 +269,14 @@ mod tests {
         Entry {
             request_id: id.into(),
             time_ms: t,
-            time: String::new(),
+            time: IsoTime(t),
             trace_id: None,
             client: None,
             method: "POST".into(),
             app_id: Some(1),
             uin: Some("100".into()),
             secret_id: None,
-            service: Some("cvm".into()),
+            service: Some("cvm"),
             action: Some(
                 if code.is_some() {
                     "RunInstances"

@@ -26,12 +26,11 @@ use std::task::{Context, Poll};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use http::{Method, Request, Response, StatusCode, header};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 
+use crate::app::App;
 use crate::tls::{API_DOMAIN, LocalCa, TlsError};
 
 /// Largest `CONNECT` request head read.
@@ -163,6 +162,7 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// The HTTP service of a transparent-mode connection: the app's router with the peer
 /// address, behind the proxy rules.
 pub(crate) fn http_service(
+    app: App,
     router: Router,
     peer: SocketAddr,
 ) -> impl tower::Service<
@@ -171,8 +171,8 @@ pub(crate) fn http_service(
     Error = Infallible,
     Future = BoxFuture<Result<Response<Body>, Infallible>>,
 > + Clone {
-    tower::service_fn(move |mut req: Request<hyper::body::Incoming>| {
-        let router = router.clone();
+    tower::service_fn(move |req: Request<hyper::body::Incoming>| {
+        let (app, router) = (app.clone(), router.clone());
         let fut: BoxFuture<Result<Response<Body>, Infallible>> = Box::pin(async move {
             if req.method() == Method::CONNECT {
                 return Ok(text_response(
@@ -194,8 +194,7 @@ pub(crate) fn http_service(
                     ));
                 }
             }
-            req.extensions_mut().insert(ConnectInfo(peer));
-            router.oneshot(req).await
+            Ok(app.dispatch(router, req, peer).await)
         });
         fut
     })

@@ -3,22 +3,23 @@
 //! hyper is driven directly rather than through `axum::serve` so the header limits can be
 //! raised above hyper's defaults: a request with a large header block then reaches the
 //! gateway, which answers it with an enveloped `RequestSizeLimitExceeded` instead of hyper's
-//! bare 431. Only blocks past these larger limits get hyper's status.
+//! bare 431. Only blocks past these larger limits get hyper's status. Each request goes to
+//! `App::dispatch`: API requests straight to the gateway, the control plane to the router.
 //!
 //! [`serve_transparent`] is the same listener in transparent mode (`serve --tls`): each
 //! connection is first classified by [`crate::proxy`] (TLS, `CONNECT`, or plain HTTP), and
 //! whatever HTTP comes out of that is served by the same hyper settings and router.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
 use hyper::server::conn::http1;
+use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tower::ServiceExt;
 
 use crate::app::App;
 use crate::proxy::{self, Next, Transparent};
@@ -49,14 +50,13 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                // The control plane needs the peer address to refuse remote clients.
-                let with_peer = router.clone().map_request(
-                    move |mut req: http::Request<hyper::body::Incoming>| {
-                        req.extensions_mut().insert(ConnectInfo(peer));
-                        req
-                    },
-                );
-                let service = TowerToHyperService::new(with_peer);
+                let (app, router) = (app.clone(), router.clone());
+                // The peer address goes with each request: CAM conditions read the source
+                // IP, and the control plane refuses remote clients.
+                let service = service_fn(move |req| {
+                    let (app, router) = (app.clone(), router.clone());
+                    async move { Ok::<_, Infallible>(app.dispatch(router, req, peer).await) }
+                });
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(HEADER_READ_TIMEOUT)
@@ -107,7 +107,7 @@ pub async fn serve_transparent(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let router = router.clone();
+                let (app, router) = (app.clone(), router.clone());
                 let transparent = transparent.clone();
                 let watcher = graceful.watcher();
                 let mut stopping = stopping.clone();
@@ -135,7 +135,8 @@ pub async fn serve_transparent(
                             }
                         }
                     };
-                    let service = TowerToHyperService::new(proxy::http_service(router, peer));
+                    let service =
+                        TowerToHyperService::new(proxy::http_service(app, router, peer));
                     let conn = http1::Builder::new()
                         .timer(TokioTimer::new())
                         .header_read_timeout(HEADER_READ_TIMEOUT)

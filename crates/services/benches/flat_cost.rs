@@ -24,7 +24,7 @@ const NOW: i64 = 1_700_000_000_000;
 fn cx(action: &str, now: i64) -> RequestContext {
     RequestContext {
         request_id: "bench".into(),
-        principal: Principal::root(1, "1"),
+        principal: Principal::root(1, "1").into(),
         service: "cvm".into(),
         version: "2017-03-12".into(),
         action: action.into(),

@@ -235,7 +235,7 @@ mod tests {
         let tag = Tag::new(vec![Arc::new(Fake)]);
         let cx = RequestContext {
             request_id: "r".into(),
-            principal: Principal::root(1, "100000000001"),
+            principal: Principal::root(1, "100000000001").into(),
             service: "tag".into(),
             version: VERSION.into(),
             action: "DescribeResourceTagsByResourceIds".into(),

@@ -66,8 +66,12 @@ fn version_of(i: usize) -> &'static str {
 /// The files of `service`: a range of indexes (files are sorted by service, then version).
 fn service_range(service: &str) -> std::ops::Range<usize> {
     let start = index::FILES.partition_point(|f| text(f.service) < service);
-    let end = index::FILES.partition_point(|f| text(f.service) <= service);
-    start..end
+    // A product has a handful of versions: walking them is cheaper than a second search.
+    let len = index::FILES[start..]
+        .iter()
+        .take_while(|f| text(f.service) == service)
+        .count();
+    start..start + len
 }
 
 fn file_index(service: &str, version: &str) -> Option<usize> {

@@ -64,8 +64,8 @@ impl Principal {
 pub struct RequestContext {
     /// The id that goes back in `Response.RequestId`.
     pub request_id: String,
-    /// Who is calling.
-    pub principal: Principal,
+    /// Who is calling (shared with the key that signed: no copy per request).
+    pub principal: std::sync::Arc<Principal>,
     /// The product, e.g. `cvm`.
     pub service: String,
     /// The API version, e.g. `2017-03-12`.

@@ -35,7 +35,7 @@ pub(crate) struct Signed<'a> {
     pub(crate) query: &'a str,
     pub(crate) headers: &'a HeaderMap,
     pub(crate) body: &'a [u8],
-    pub(crate) incoming: &'a Incoming,
+    pub(crate) incoming: &'a Incoming<'a>,
     /// The TC3 Authorization header, parsed once per request ([`parse_tc3`]).
     pub(crate) tc3: Option<&'a Tc3Header<'a>>,
 }
@@ -45,11 +45,11 @@ pub(crate) type Tc3Header<'a> = Result<Authorization<'a>, tc3::AuthorizationErro
 
 /// Parses the request's TC3 `Authorization` header, if it has one other than `SKIP`: the
 /// route, the journal and the check all read it, and parsing it once is cheaper.
-pub(crate) fn parse_tc3(incoming: &Incoming) -> Option<Tc3Header<'_>> {
+pub(crate) fn parse_tc3<'h>(incoming: &Incoming<'h>) -> Option<Tc3Header<'h>> {
     match &incoming.scheme {
         Scheme::Tc3 {
             authorization: Some(a),
-        } if a != "SKIP" => Some(tc3::parse_authorization(a)),
+        } if *a != "SKIP" => Some(tc3::parse_authorization(a)),
         _ => None,
     }
 }
@@ -187,7 +187,7 @@ impl Checker<'_> {
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
-                let host = req.incoming.host.as_str();
+                let host = req.incoming.host;
                 let hosts = std::iter::once(host).chain(tc3::strip_port(host));
                 let ok = hosts.into_iter().any(|h| {
                     let sts = v1::string_to_sign(req.method, h, req.path, &params);
@@ -255,11 +255,12 @@ impl Checker<'_> {
         timestamp: i64,
         key: &ApiKey,
     ) -> Result<(), Box<AuthFailure>> {
-        let headers: Vec<(&str, &str)> = req
-            .headers
-            .iter()
-            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
-            .collect();
+        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(req.headers.len());
+        headers.extend(
+            req.headers
+                .iter()
+                .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))),
+        );
         let input = VerifyInput {
             method: req.method,
             query: req.query,

@@ -6,8 +6,10 @@
 //! out which it is and splits the two kinds of parameter; it checks only what must hold
 //! before anything else can be read (single-valued headers, text where text is needed).
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 use tclocal_wire::{ApiError, ApiResult, CommonCode};
 
 /// Headers that must appear at most once: a second copy would make the request ambiguous.
@@ -42,11 +44,11 @@ const V1_COMMON: [&str; 11] = [
 
 /// Which signature scheme the request uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Scheme {
+pub(crate) enum Scheme<'h> {
     /// TC3-HMAC-SHA256: common parameters in headers.
     Tc3 {
         /// The `Authorization` header, if any.
-        authorization: Option<String>,
+        authorization: Option<&'h str>,
     },
     /// v1 HmacSHA1/HmacSHA256: everything in parameters.
     V1 {
@@ -72,29 +74,55 @@ pub(crate) enum Business {
     Flat(Vec<(String, String)>),
 }
 
-/// The common parameters and the raw material for signature checks.
+/// The common parameters and the raw material for signature checks. TC3 values borrow the
+/// request's headers; v1 values are decoded from parameters and owned.
 #[derive(Debug)]
-pub(crate) struct Incoming {
-    pub(crate) scheme: Scheme,
-    pub(crate) action: Option<String>,
-    pub(crate) version: Option<String>,
-    pub(crate) region: Option<String>,
-    pub(crate) timestamp: Option<String>,
-    pub(crate) language: Option<String>,
+pub(crate) struct Incoming<'h> {
+    pub(crate) scheme: Scheme<'h>,
+    pub(crate) action: Option<Cow<'h, str>>,
+    pub(crate) version: Option<Cow<'h, str>>,
+    pub(crate) region: Option<Cow<'h, str>>,
+    pub(crate) timestamp: Option<Cow<'h, str>>,
+    pub(crate) language: Option<Cow<'h, str>>,
     /// `X-TC-Token` / `Token`: the token of temporary credentials.
-    pub(crate) token: Option<String>,
+    pub(crate) token: Option<Cow<'h, str>>,
     /// `X-TC-RequestClient` / `RequestClient`: which SDK sent it, for the journal.
-    pub(crate) client: Option<String>,
-    pub(crate) host: String,
+    pub(crate) client: Option<Cow<'h, str>>,
+    pub(crate) host: &'h str,
     pub(crate) unsigned_payload: bool,
     pub(crate) business: Business,
     /// The raw body as received: what the signature covers.
     pub(crate) body: Bytes,
 }
 
-/// A header's value as text; `None` when absent.
-pub(crate) fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> ApiResult<Option<&'h str>> {
-    match headers.get(name) {
+/// The headers the pipeline reads, found in one pass over the header block.
+#[derive(Debug, Default)]
+pub(crate) struct Common<'h> {
+    /// Indexed like [`SINGLETON_HEADERS`].
+    singletons: [Option<&'h HeaderValue>; SINGLETON_HEADERS.len()],
+    /// `x-tc-requestclient` (may repeat; the first counts).
+    client: Option<&'h HeaderValue>,
+}
+
+const AUTHORIZATION: usize = 0;
+const CONTENT_TYPE: usize = 1;
+const HOST: usize = 2;
+const ACTION: usize = 3;
+const VERSION: usize = 4;
+const TIMESTAMP: usize = 5;
+const REGION: usize = 6;
+const TOKEN: usize = 7;
+const LANGUAGE: usize = 8;
+const CONTENT_SHA256: usize = 9;
+
+impl<'h> Common<'h> {
+    fn text(&self, i: usize) -> ApiResult<Option<&'h str>> {
+        value_text(self.singletons[i], SINGLETON_HEADERS[i])
+    }
+}
+
+fn value_text<'h>(value: Option<&'h HeaderValue>, name: &str) -> ApiResult<Option<&'h str>> {
+    match value {
         None => Ok(None),
         Some(v) => v.to_str().map(Some).map_err(|_| {
             ApiError::new(CommonCode::InvalidParameter)
@@ -103,25 +131,39 @@ pub(crate) fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> ApiResult<O
     }
 }
 
-/// Checks the header block as a whole: size and single-valued headers.
-pub(crate) fn check_headers(headers: &HeaderMap, max_bytes: usize) -> ApiResult<()> {
-    let size: usize = headers
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len() + 4)
-        .sum();
+/// Checks the header block as a whole (size, single-valued headers) and picks out the
+/// headers the pipeline reads, in one pass: looking each up by name would hash it.
+pub(crate) fn check_headers(headers: &HeaderMap, max_bytes: usize) -> ApiResult<Common<'_>> {
+    let mut common = Common::default();
+    let mut size = 0usize;
+    let mut repeated = 0u16;
+    for (name, value) in headers {
+        size += name.as_str().len() + value.len() + 4;
+        let name = name.as_str();
+        if name == "x-tc-requestclient" {
+            common.client.get_or_insert(value);
+            continue;
+        }
+        if let Some(i) = SINGLETON_HEADERS.iter().position(|s| *s == name) {
+            if common.singletons[i].is_some() {
+                repeated |= 1 << i;
+            } else {
+                common.singletons[i] = Some(value);
+            }
+        }
+    }
     if size > max_bytes {
         return Err(ApiError::new(CommonCode::RequestSizeLimitExceeded).arg(max_bytes));
     }
-    for name in SINGLETON_HEADERS {
-        if headers.get_all(name).iter().nth(1).is_some() {
-            return Err(ApiError::with_template(
-                CommonCode::InvalidParameter,
-                "InvalidParameter.Duplicate",
-            )
-            .arg(name));
-        }
+    if repeated != 0 {
+        let first = repeated.trailing_zeros() as usize;
+        return Err(ApiError::with_template(
+            CommonCode::InvalidParameter,
+            "InvalidParameter.Duplicate",
+        )
+        .arg(SINGLETON_HEADERS[first]));
     }
-    Ok(())
+    Ok(common)
 }
 
 fn decode_pairs(raw: &[u8]) -> Vec<(String, String)> {
@@ -144,45 +186,46 @@ fn is_json(content_type: &str) -> bool {
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }
 
-impl Incoming {
+impl<'h> Incoming<'h> {
     /// Splits a request. `is_get` selects the query string as the parameter source.
     pub(crate) fn read(
-        headers: &HeaderMap,
+        common: &Common<'h>,
         is_get: bool,
         query: &str,
         body: Bytes,
-    ) -> ApiResult<Incoming> {
-        let text = |name| header_text(headers, name).map(|v| v.map(str::to_owned));
-        let host = text("host")?.unwrap_or_default();
-        let content_type = text("content-type")?.unwrap_or_default();
-        let authorization = text("authorization")?;
-        let action = text("x-tc-action")?;
-        let unsigned_payload = header_text(headers, "x-tc-content-sha256")?
+    ) -> ApiResult<Incoming<'h>> {
+        let text = |i| common.text(i).map(|v| v.map(Cow::Borrowed));
+        let host = common.text(HOST)?.unwrap_or_default();
+        let content_type = common.text(CONTENT_TYPE)?.unwrap_or_default();
+        let authorization = common.text(AUTHORIZATION)?;
+        let action = text(ACTION)?;
+        let unsigned_payload = common
+            .text(CONTENT_SHA256)?
             .is_some_and(|v| v.eq_ignore_ascii_case("UNSIGNED-PAYLOAD"));
 
         if authorization.is_some() || action.is_some() {
             let business = if is_get {
                 Business::Flat(decode_pairs(query.as_bytes()))
-            } else if is_json(&content_type) || body.is_empty() {
+            } else if is_json(content_type) || body.is_empty() {
                 Business::Json(body.clone())
-            } else if is_form(&content_type) {
+            } else if is_form(content_type) {
                 Business::Flat(decode_pairs(&body))
             } else {
                 return Err(ApiError::with_template(
                     CommonCode::InvalidParameter,
                     "InvalidParameter.ContentType",
                 )
-                .arg(&content_type));
+                .arg(content_type));
             };
             return Ok(Incoming {
                 scheme: Scheme::Tc3 { authorization },
                 action,
-                version: text("x-tc-version")?,
-                region: text("x-tc-region")?,
-                timestamp: text("x-tc-timestamp")?,
-                language: text("x-tc-language")?,
-                token: text("x-tc-token")?,
-                client: text("x-tc-requestclient")?,
+                version: text(VERSION)?,
+                region: text(REGION)?,
+                timestamp: text(TIMESTAMP)?,
+                language: text(LANGUAGE)?,
+                token: text(TOKEN)?,
+                client: value_text(common.client, "x-tc-requestclient")?.map(Cow::Borrowed),
                 host,
                 unsigned_payload,
                 business,
@@ -192,7 +235,7 @@ impl Incoming {
 
         let pairs = if is_get {
             decode_pairs(query.as_bytes())
-        } else if is_form(&content_type) {
+        } else if is_form(content_type) {
             decode_pairs(&body)
         } else {
             Vec::new()
@@ -200,7 +243,7 @@ impl Incoming {
         Incoming::v1(pairs, host, body)
     }
 
-    fn v1(pairs: Vec<(String, String)>, host: String, body: Bytes) -> ApiResult<Incoming> {
+    fn v1(pairs: Vec<(String, String)>, host: &'h str, body: Bytes) -> ApiResult<Incoming<'h>> {
         let mut common: [Option<String>; V1_COMMON.len()] = Default::default();
         let mut business = Vec::new();
         let mut signed_params = Vec::with_capacity(pairs.len());
@@ -234,14 +277,15 @@ impl Incoming {
             token,
             language,
             client,
-        ] = common;
+        ] = common.map(|v| v.map(Cow::Owned));
+        let owned = |v: Option<Cow<'h, str>>| v.map(Cow::into_owned);
         Ok(Incoming {
             scheme: Scheme::V1 {
                 signed_params,
-                signature,
-                method,
-                nonce,
-                secret_id,
+                signature: owned(signature),
+                method: owned(method),
+                nonce: owned(nonce),
+                secret_id: owned(secret_id),
             },
             action,
             version,
@@ -282,7 +326,8 @@ mod tests {
             ("x-tc-region", "ap-guangzhou"),
             ("x-tc-timestamp", "1"),
         ]);
-        let got = Incoming::read(&h, false, "", Bytes::from_static(b"{}")).unwrap();
+        let common = check_headers(&h, 1 << 16).unwrap();
+        let got = Incoming::read(&common, false, "", Bytes::from_static(b"{}")).unwrap();
         assert!(matches!(got.scheme, Scheme::Tc3 { .. }));
         assert_eq!(got.action.as_deref(), Some("DescribeZones"));
         assert_eq!(got.region.as_deref(), Some("ap-guangzhou"));
@@ -297,7 +342,8 @@ mod tests {
         ]);
         let body =
             "Action=DescribeInstances&InstanceIds.0=ins-1&Nonce=1&Signature=a%2Bb&SecretId=AKID";
-        let got = Incoming::read(&h, false, "", Bytes::from(body)).unwrap();
+        let common = check_headers(&h, 1 << 16).unwrap();
+        let got = Incoming::read(&common, false, "", Bytes::from(body)).unwrap();
         let Scheme::V1 {
             signed_params,
             signature,
@@ -317,7 +363,8 @@ mod tests {
     #[test]
     fn duplicated_common_parameters_and_headers_are_refused() {
         let h = headers(&[("host", "h")]);
-        let e = Incoming::read(&h, true, "Action=A&Action=B", Bytes::new()).unwrap_err();
+        let common = check_headers(&h, 1 << 16).unwrap();
+        let e = Incoming::read(&common, true, "Action=A&Action=B", Bytes::new()).unwrap_err();
         assert_eq!(e.code(), "InvalidParameter");
         let h = headers(&[("x-tc-action", "A"), ("x-tc-action", "B")]);
         assert_eq!(
@@ -340,7 +387,8 @@ mod tests {
     #[test]
     fn unknown_body_type_for_tc3_is_invalid_parameter() {
         let h = headers(&[("x-tc-action", "A"), ("content-type", "text/plain")]);
-        let e = Incoming::read(&h, false, "", Bytes::from_static(b"hi")).unwrap_err();
+        let common = check_headers(&h, 1 << 16).unwrap();
+        let e = Incoming::read(&common, false, "", Bytes::from_static(b"hi")).unwrap_err();
         assert_eq!(e.code(), "InvalidParameter");
     }
 }

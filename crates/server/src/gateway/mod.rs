@@ -10,6 +10,8 @@ mod auth;
 mod incoming;
 mod route;
 
+use std::borrow::Cow;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -33,7 +35,7 @@ use tclocal_wire::{ApiError, ApiResult, CommonCode, Language, envelope};
 use crate::coherence::Coherence;
 use crate::config::{AuthMode, Limits};
 use crate::faults::{Faults, Target};
-use crate::journal::{Entry, Journal, SignatureDiagnostics};
+use crate::journal::{Entry, IsoTime, Journal, SignatureDiagnostics};
 use crate::ratelimit::RateLimits;
 use auth::{Authenticated, Checker, Signed};
 use incoming::{Business, Incoming};
@@ -91,8 +93,8 @@ struct Outcome {
     language: Language,
     client: Option<String>,
     secret_id: Option<String>,
-    /// The caller's AppId and UIN, once authenticated.
-    caller: Option<(u64, String)>,
+    /// Who called, once authenticated.
+    caller: Option<Arc<Principal>>,
     auth: &'static str,
     auth_failure: Option<String>,
     /// A CAM denial let through by `--cam soft`.
@@ -108,12 +110,13 @@ struct Outcome {
 
 impl Gateway {
     /// Serves one API request.
-    pub async fn handle(&self, req: Request<Body>) -> Response<Body> {
+    /// `peer` is the client's address, for CAM conditions on the source IP.
+    pub async fn handle(&self, req: Request<Body>, peer: Option<SocketAddr>) -> Response<Body> {
         let request_id = self.ids.next_id();
         let started = std::time::Instant::now();
         let wall_ms = self.wall.now_millis();
         let received_at_ms = self.clock.now_millis();
-        let method = req.method().as_str().to_owned();
+        let method = method_name(req.method());
         let trace_id = req.headers().get("x-tc-traceid").cloned();
         let mut outcome = Outcome {
             language: self.config.language,
@@ -127,6 +130,7 @@ impl Gateway {
         // A panic anywhere in the pipeline is an internal error with a RequestId.
         let run = std::panic::AssertUnwindSafe(self.process(
             req,
+            peer,
             &request_id,
             received_at_ms,
             &mut outcome,
@@ -139,7 +143,11 @@ impl Gateway {
             Err(_) => Err(ApiError::internal("a handler panicked")),
         };
         let (body, code, message) = match &result {
-            Ok(()) => (envelope::success(&outcome.fields, &request_id), None, None),
+            Ok(()) => (
+                envelope::success(std::mem::take(&mut outcome.fields), &request_id),
+                None,
+                None,
+            ),
             Err(e) => {
                 let message = e.message(outcome.language);
                 (
@@ -158,14 +166,14 @@ impl Gateway {
         self.journal.record(Entry {
             request_id,
             time_ms: wall_ms,
-            time: tclocal_wire::clock::iso8601(wall_ms),
+            time: IsoTime(wall_ms),
             trace_id: trace,
             client: outcome.client,
             method,
-            app_id: outcome.caller.as_ref().map(|c| c.0),
-            uin: outcome.caller.map(|c| c.1),
+            app_id: outcome.caller.as_ref().map(|c| c.app_id),
+            uin: outcome.caller.map(|c| c.uin.clone()),
             secret_id: outcome.secret_id,
-            service: outcome.service.map(str::to_owned),
+            service: outcome.service,
             action: outcome.action,
             version: outcome.version,
             region: outcome.region,
@@ -220,6 +228,7 @@ impl Gateway {
     async fn process(
         &self,
         req: Request<Body>,
+        peer: Option<SocketAddr>,
         request_id: &str,
         received_at_ms: i64,
         outcome: &mut Outcome,
@@ -235,7 +244,7 @@ impl Gateway {
                 return Err(ApiError::new(CommonCode::UnsupportedProtocol).arg(other.as_str()));
             }
         };
-        incoming::check_headers(&parts.headers, limits.max_header_bytes)?;
+        let common = incoming::check_headers(&parts.headers, limits.max_header_bytes)?;
         let query = parts.uri.query().unwrap_or("");
         if query.len() > limits.max_query_bytes {
             return Err(
@@ -249,7 +258,7 @@ impl Gateway {
         };
 
         // Common parameters.
-        let mut incoming = Incoming::read(&parts.headers, is_get, query, body)?;
+        let mut incoming = Incoming::read(&common, is_get, query, body)?;
         if let Some(lang) = incoming.language.as_deref().filter(|l| !l.is_empty()) {
             outcome.language = lang.parse().map_err(|_| {
                 ApiError::with_template(
@@ -264,15 +273,15 @@ impl Gateway {
             .take()
             .filter(|a| !a.is_empty())
             .ok_or_else(|| ApiError::new(CommonCode::MissingParameter).arg("Action"))?;
-        outcome.action = Some(action.clone());
-        outcome.client.clone_from(&incoming.client);
-        outcome.region.clone_from(&incoming.region);
+        outcome.action = Some(action.to_string());
+        outcome.client = incoming.client.as_deref().map(str::to_owned);
+        outcome.region = incoming.region.as_deref().map(str::to_owned);
         let version = incoming
             .version
             .take()
             .filter(|v| !v.is_empty())
             .ok_or_else(|| ApiError::new(CommonCode::MissingParameter).arg("Version"))?;
-        outcome.version = Some(version.clone());
+        outcome.version = Some(version.to_string());
 
         // Routing is decided before authentication (SKIP needs the action's model) but its
         // errors are reported after it, as the check order says.
@@ -284,7 +293,7 @@ impl Gateway {
         let routed = route::product(
             self.specs,
             &|service| self.products.get(service).is_some(),
-            &incoming.host,
+            incoming.host,
             scope_service,
             &action,
             &version,
@@ -298,7 +307,7 @@ impl Gateway {
             .ok()
             .and_then(|service| self.specs.spec(service, &version));
         let skip_sign = routed_spec
-            .and_then(|spec| spec.actions.get(&action))
+            .and_then(|spec| spec.actions.get(&*action))
             .is_some_and(|a| a.skip_sign);
 
         // On a shared store, catch up with the other processes first: the key that signed
@@ -340,7 +349,7 @@ impl Gateway {
             received_at_ms,
             outcome,
         )?;
-        outcome.caller = Some((principal.app_id, principal.uin.clone()));
+        outcome.caller = Some(principal.clone());
 
         // Product, version, action.
         let service = routed?;
@@ -352,7 +361,7 @@ impl Gateway {
         })?;
         let action_spec = spec
             .actions
-            .get(&action)
+            .get(&*action)
             .ok_or_else(|| ApiError::new(CommonCode::InvalidAction))?;
         if action_spec.status == ActionStatus::Offline {
             return Err(ApiError::new(CommonCode::ActionOffline).arg(&action));
@@ -373,8 +382,8 @@ impl Gateway {
             request_id: request_id.to_owned(),
             principal,
             service: service.to_owned(),
-            version,
-            action,
+            version: version.into_owned(),
+            action: action.into_owned(),
             region,
             language: outcome.language,
             received_at_ms,
@@ -383,13 +392,10 @@ impl Gateway {
         // Authorisation (CAM): sub-users, roles and federated users get what their policies
         // allow; the root may do everything.
         if let (Some(key), Some(p)) = (&key, product) {
-            if self.config.cam != AuthMode::Off {
+            if self.config.cam != AuthMode::Off && !Identity::allows_everything(key) {
                 let resources = p.resources(&cx, &params);
                 let cam_action = format!("{service}:{}", cx.action);
-                let client_ip = parts
-                    .extensions
-                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                    .map(|c| c.0.ip());
+                let client_ip = peer.map(|p| p.ip());
                 let denied = match self.identity.authorize(
                     key,
                     &cam_action,
@@ -496,7 +502,7 @@ impl Gateway {
         skip_sign: bool,
         emulated_now_ms: i64,
         outcome: &mut Outcome,
-    ) -> ApiResult<(Principal, Option<Arc<ApiKey>>)> {
+    ) -> ApiResult<(Arc<Principal>, Option<Arc<ApiKey>>)> {
         let fallback = || {
             let key =
                 auth::claimed_secret_id(incoming, tc3).and_then(|id| self.identity.lookup(&id));
@@ -549,6 +555,15 @@ impl Gateway {
                 }
             }
         }
+    }
+}
+
+/// The method's name, without a copy for the methods a client may send.
+fn method_name(method: &Method) -> Cow<'static, str> {
+    match *method {
+        Method::GET => Cow::Borrowed("GET"),
+        Method::POST => Cow::Borrowed("POST"),
+        ref other => Cow::Owned(other.as_str().to_owned()),
     }
 }
 

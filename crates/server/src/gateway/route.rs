@@ -34,7 +34,13 @@ pub(crate) fn product(
     action: &str,
     version: &str,
 ) -> ApiResult<&'static str> {
-    if let Some(name) = specs.service_name(&host_label(host).to_ascii_lowercase()) {
+    let label = host_label(host);
+    let label = if label.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(label.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(label)
+    };
+    if let Some(name) = specs.service_name(&label) {
         return Ok(name);
     }
     if let Some(name) = scope_service.and_then(|s| specs.service_name(s)) {
@@ -89,6 +95,7 @@ mod tests {
         let r = tclocal_specs::registry();
         let route = |host, scope, action| product(r, &emulated, host, scope, action, "2017-03-12");
         assert_eq!(route("cvm.localhost:1", None, "X").unwrap(), "cvm");
+        assert_eq!(route("CVM.Localhost:1", None, "X").unwrap(), "cvm");
         assert_eq!(route("127.0.0.1:1", Some("cvm"), "X").unwrap(), "cvm");
         assert_eq!(
             route("127.0.0.1:1", Some("127"), "DescribeZones").unwrap(),

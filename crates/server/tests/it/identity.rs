@@ -142,6 +142,59 @@ async fn sub_users_get_what_their_policies_allow() {
     );
 }
 
+/// A policy's `qcs:ip` condition is checked against the address the request came from:
+/// the gateway is handed the connection's peer, so an allow for loopback lets a call
+/// through and an allow for another network does not.
+#[tokio::test]
+async fn ip_conditions_see_the_connections_address() {
+    let server = Server::start().await;
+    let user = ok(
+        &server,
+        &cam("AddUser", json!({"Name": "ip", "UseApi": 1}), ROOT),
+    )
+    .await;
+    let uin = user["Uin"].as_u64().unwrap();
+    let key = (
+        user["SecretId"].as_str().unwrap().to_owned(),
+        user["SecretKey"].as_str().unwrap().to_owned(),
+    );
+    let k = (key.0.as_str(), key.1.as_str());
+    let attach = |name: &'static str, net: &'static str| {
+        let doc = format!(
+            r#"{{"version":"2.0","statement":[{{"effect":"allow","action":["cvm:{name}"],"resource":"*","condition":{{"ip_equal":{{"qcs:ip":["{net}"]}}}}}}]}}"#
+        );
+        let server = &server;
+        async move {
+            let created = ok(
+                server,
+                &cam(
+                    "CreatePolicy",
+                    json!({"PolicyName": name, "PolicyDocument": doc}),
+                    ROOT,
+                ),
+            )
+            .await;
+            let id = created["PolicyId"].as_u64().unwrap();
+            ok(
+                server,
+                &cam(
+                    "AttachUserPolicy",
+                    json!({"PolicyId": id, "AttachUin": uin}),
+                    ROOT,
+                ),
+            )
+            .await;
+        }
+    };
+    attach("DescribeInstances", "127.0.0.0/8").await;
+    attach("DescribeZones", "10.0.0.0/8").await;
+    ok(&server, &cvm("DescribeInstances", "{}", k)).await;
+    assert_eq!(
+        code(&server.call(&cvm("DescribeZones", "{}", k)).await),
+        "AuthFailure.UnauthorizedOperation"
+    );
+}
+
 /// Disabled and deleted keys are SecretIdNotFound; a third key is refused.
 #[tokio::test]
 async fn disabled_and_deleted_keys_are_secret_id_not_found() {

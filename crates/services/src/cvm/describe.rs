@@ -524,7 +524,7 @@ mod tests {
     fn cx(action: &str, region: &str, language: Language) -> RequestContext {
         RequestContext {
             request_id: "r".into(),
-            principal: Principal::root(1, "1"),
+            principal: Principal::root(1, "1").into(),
             service: "cvm".into(),
             version: "2017-03-12".into(),
             action: action.into(),

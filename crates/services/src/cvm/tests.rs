@@ -49,7 +49,7 @@ impl Harness {
     fn cx(&self, action: &str) -> RequestContext {
         RequestContext {
             request_id: format!("req-{}", self.now),
-            principal: Principal::root(self.app_id, &self.app_id.to_string()),
+            principal: Principal::root(self.app_id, &self.app_id.to_string()).into(),
             service: "cvm".into(),
             version: super::VERSION.into(),
             action: action.into(),

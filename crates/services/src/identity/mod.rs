@@ -185,8 +185,8 @@ pub struct ApiKey {
     pub secret_id: String,
     /// The SecretKey (redacted in `Debug`).
     pub secret_key: SecretKey,
-    /// The identity requests signed with it act as.
-    pub principal: Principal,
+    /// The identity requests signed with it act as; shared with each request's context.
+    pub principal: Arc<Principal>,
     /// A disabled key is refused like an unknown one.
     pub enabled: bool,
     /// Creation time, emulated Unix ms.
@@ -428,7 +428,7 @@ pub struct Identity {
     ids: Arc<dyn ResourceIds>,
     state: RwLock<State>,
     writer: tokio::sync::Mutex<()>,
-    default_principal: Principal,
+    default_principal: Arc<Principal>,
     /// The configured root key, recreated when a reset empties the store.
     root: RootCredential,
 }
@@ -499,14 +499,14 @@ fn key_from_record(k: &records::Key) -> ApiKey {
     ApiKey {
         secret_id: k.secret_id.clone(),
         secret_key: SecretKey::new(k.secret_key.clone()),
-        principal: Principal {
+        principal: Arc::new(Principal {
             app_id: k.app_id,
             owner_uin: k.owner_uin.clone(),
             uin: k.uin.clone(),
             secret_id: Some(k.secret_id.clone()),
             kind: principal_kind,
             mfa,
-        },
+        }),
         enabled: k.enabled,
         created_ms: k.created_ms,
         description: k.description.clone(),
@@ -594,7 +594,7 @@ impl Identity {
             ids,
             state: RwLock::new(state),
             writer: tokio::sync::Mutex::new(()),
-            default_principal: Principal::root(DEFAULT_APP_ID, DEFAULT_OWNER_UIN),
+            default_principal: Arc::new(Principal::root(DEFAULT_APP_ID, DEFAULT_OWNER_UIN)),
             root,
         })
     }
@@ -620,7 +620,7 @@ impl Identity {
 
     /// The default account's root identity: what unsigned requests act as when `--auth off`.
     #[must_use]
-    pub fn default_principal(&self) -> &Principal {
+    pub fn default_principal(&self) -> &Arc<Principal> {
         &self.default_principal
     }
 
@@ -633,7 +633,13 @@ impl Identity {
             .keys
             .values()
             .filter(|k| matches!(k.kind, KeyKind::Permanent))
-            .map(|k| (k.secret_id.clone(), k.principal.clone(), k.enabled))
+            .map(|k| {
+                (
+                    k.secret_id.clone(),
+                    Principal::clone(&k.principal),
+                    k.enabled,
+                )
+            })
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
@@ -716,6 +722,14 @@ impl Identity {
             return Err(TokenProblem::Expired);
         }
         Ok(())
+    }
+
+    /// True when [`Identity::authorize`] allows every call of this key whatever the action
+    /// and resources: an account root's permanent key. The gateway then need not name the
+    /// call's resources, which costs every request otherwise.
+    #[must_use]
+    pub fn allows_everything(key: &ApiKey) -> bool {
+        matches!(key.principal.kind, PrincipalKind::Root) && matches!(key.kind, KeyKind::Permanent)
     }
 
     /// May `key`'s principal perform `action` (`cvm:RunInstances`) on `resources`?

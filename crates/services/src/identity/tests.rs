@@ -123,6 +123,10 @@ async fn policies_decide_what_sub_users_may_do() {
         id.authorize(&root(&id), "cvm:TerminateInstances", &res(), None, NOW),
         Authz::Allow
     );
+    // The gateway skips naming resources for a key that may do everything: only the root's
+    // permanent key, never a sub-user's, whatever its policies say.
+    assert!(Identity::allows_everything(&root(&id)));
+    assert!(!Identity::allows_everything(&key));
 
     id.set_user_policy(&owner.owner_uin, &user.uin, all, false, NOW)
         .await
@@ -231,6 +235,10 @@ async fn assumed_roles_act_with_role_policies_until_they_expire() {
     assert_eq!(
         id.authorize(&key, "cvm:RunInstances", &res(), None, NOW),
         Authz::Deny { explicit: false }
+    );
+    assert!(
+        !Identity::allows_everything(&key),
+        "a role session is checked"
     );
     // A permanent key with any token is fine: tokens only bind temporary credentials.
     assert_eq!(id.check_token(&caller, Some("whatever"), NOW), Ok(()));

@@ -45,7 +45,19 @@ pub(crate) const TERMINATOR: &str = "tc3_request";
 /// );
 /// ```
 pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    hex_string(&hex32(&Sha256::digest(data).into()))
+}
+
+/// Lowercase hex of a 32-byte digest, on the stack: verification runs on every request.
+pub(crate) fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    // Both lengths are fixed (64 = 2 × 32), so this cannot fail.
+    hex::encode_to_slice(bytes, &mut out).expect("64 bytes hold the hex of 32");
+    out
+}
+
+fn hex_string(hex: &[u8; 64]) -> String {
+    hex.iter().map(|&b| char::from(b)).collect()
 }
 
 /// The `HashedRequestPayload` line: `sha256_hex(body)`, or `sha256_hex(b"UNSIGNED-PAYLOAD")`
@@ -54,11 +66,16 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// The body must be the raw bytes as sent: every SDK formats JSON differently, and the hash
 /// covers the exact bytes.
 pub fn hashed_payload(body: &[u8], unsigned: bool) -> String {
-    if unsigned {
-        sha256_hex(UNSIGNED_PAYLOAD.as_bytes())
+    hex_string(&hashed_payload_hex(body, unsigned))
+}
+
+pub(crate) fn hashed_payload_hex(body: &[u8], unsigned: bool) -> [u8; 64] {
+    let data = if unsigned {
+        UNSIGNED_PAYLOAD.as_bytes()
     } else {
-        sha256_hex(body)
-    }
+        body
+    };
+    hex32(&Sha256::digest(data).into())
 }
 
 /// The `YYYY-MM-DD` UTC date of a Unix timestamp, as used in the credential scope.
@@ -72,18 +89,29 @@ pub fn hashed_payload(body: &[u8], unsigned: bool) -> String {
 /// assert_eq!(date_of(i64::MAX), None);
 /// ```
 pub fn date_of(timestamp: i64) -> Option<String> {
+    date_bytes(timestamp).map(|d| d.iter().map(|&b| char::from(b)).collect())
+}
+
+/// [`date_of`] as ASCII bytes on the stack.
+pub(crate) fn date_bytes(timestamp: i64) -> Option<[u8; 10]> {
     let date = time::OffsetDateTime::from_unix_timestamp(timestamp)
         .ok()?
         .date();
-    let year = date.year();
-    if !(0..=9999).contains(&year) {
-        return None;
-    }
-    Some(format!(
-        "{year:04}-{:02}-{:02}",
-        u8::from(date.month()),
-        date.day()
-    ))
+    let year = u16::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+    let digit = |n: u16| b'0' + u8::try_from(n % 10).unwrap_or(0);
+    let (month, day) = (u16::from(u8::from(date.month())), u16::from(date.day()));
+    Some([
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ])
 }
 
 /// Builds the canonical request.
@@ -147,10 +175,18 @@ pub fn string_to_sign(
     service: &str,
     canonical_request: &str,
 ) -> String {
-    format!(
-        "{ALGORITHM}\n{timestamp}\n{date}/{service}/{TERMINATOR}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    )
+    use std::fmt::Write as _;
+    let hash = hex32(&Sha256::digest(canonical_request.as_bytes()).into());
+    let mut out = String::with_capacity(
+        ALGORITHM.len() + 20 + date.len() + service.len() + TERMINATOR.len() + hash.len() + 5,
+    );
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
+        "{ALGORITHM}\n{timestamp}\n{date}/{service}/{TERMINATOR}\n"
+    );
+    out.extend(hash.iter().map(|&b| char::from(b)));
+    out
 }
 
 fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
@@ -162,9 +198,17 @@ fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
 
 /// `kDate = HMAC_SHA256("TC3" + SecretKey, date)`; public so the vectors can pin it.
 pub fn k_date(secret: &SecretKey, date: &str) -> [u8; 32] {
-    let mut key = Zeroizing::new(Vec::with_capacity(3 + secret.expose().len()));
+    let secret = secret.expose().as_bytes();
+    // A usual SecretKey (32 characters) fits a stack buffer; wiped either way.
+    let mut small = Zeroizing::new([0u8; 64]);
+    if let Some(buf) = small.get_mut(..3 + secret.len()) {
+        buf[..3].copy_from_slice(b"TC3");
+        buf[3..].copy_from_slice(secret);
+        return hmac_sha256(buf, date.as_bytes());
+    }
+    let mut key = Zeroizing::new(Vec::with_capacity(3 + secret.len()));
     key.extend_from_slice(b"TC3");
-    key.extend_from_slice(secret.expose().as_bytes());
+    key.extend_from_slice(secret);
     hmac_sha256(&key, date.as_bytes())
 }
 
@@ -185,7 +229,11 @@ pub fn signing_key(secret: &SecretKey, date: &str, service: &str) -> SigningKey 
 
 /// The signature: lowercase hex of `HMAC_SHA256(kSigning, string_to_sign)`.
 pub fn signature(key: &SigningKey, string_to_sign: &str) -> String {
-    hex::encode(hmac_sha256(key.expose(), string_to_sign.as_bytes()))
+    hex_string(&signature_hex(key, string_to_sign))
+}
+
+pub(crate) fn signature_hex(key: &SigningKey, string_to_sign: &str) -> [u8; 64] {
+    hex32(&hmac_sha256(key.expose(), string_to_sign.as_bytes()))
 }
 
 /// What a client needs to sign one request.

@@ -14,7 +14,12 @@
 
 use subtle::ConstantTimeEq;
 
-use super::{Authorization, canonical_request, date_of, hashed_payload, signature, string_to_sign};
+use std::borrow::Cow;
+
+use super::{
+    Authorization, canonical_request, date_bytes, date_of, hashed_payload_hex, signature_hex,
+    string_to_sign,
+};
 use crate::SigningKey;
 
 /// The received request, as the server saw it.
@@ -133,42 +138,27 @@ pub fn verify(input: &VerifyInput<'_>, key: &SigningKey) -> Result<Verified, Ver
         }
     }
 
-    let expected_date = date_of(input.timestamp);
-    if expected_date.as_deref() != Some(auth.date) {
+    let expected_date = date_bytes(input.timestamp);
+    if expected_date.as_ref().map(<[u8; 10]>::as_slice) != Some(auth.date.as_bytes()) {
         return Err(VerifyError::ScopeDateMismatch {
-            expected: expected_date.unwrap_or_else(|| "(out of range)".to_owned()),
+            expected: date_of(input.timestamp).unwrap_or_else(|| "(out of range)".to_owned()),
             got: auth.date.to_owned(),
         });
     }
 
-    // Canonical names and values as received (trimmed), in SignedHeaders order.
-    let mut names = Vec::new();
-    let mut received = Vec::new();
+    // Canonical names and values as received (trimmed), in SignedHeaders order. Borrowed
+    // when nothing had to change: a request is usually verified by its first candidate.
+    let count = auth.signed_header_names().count();
+    let mut names: Vec<Cow<'_, str>> = Vec::with_capacity(count);
+    let mut received: Vec<Cow<'_, str>> = Vec::with_capacity(count);
     for name in auth.signed_header_names() {
-        let name = name.to_ascii_lowercase();
+        let name = lower_ascii(name);
         let value = received_value(input.headers, &name)
-            .ok_or_else(|| VerifyError::MissingSignedHeader(name.clone()))?;
+            .ok_or_else(|| VerifyError::MissingSignedHeader(name.clone().into_owned()))?;
         names.push(name);
         received.push(value);
     }
-    let lowered: Vec<String> = received.iter().map(|v| v.to_lowercase()).collect();
     let host_index = names.iter().position(|n| n == "host");
-
-    let mut candidates: Vec<(Vec<String>, bool)> = vec![(received.clone(), false)];
-    if lowered != received {
-        candidates.push((lowered.clone(), false));
-    }
-    if let Some(i) = host_index {
-        for values in [&received, &lowered] {
-            if let Some(stripped) = strip_port(&values[i]) {
-                let mut values = values.clone();
-                values[i] = stripped.to_owned();
-                if !candidates.iter().any(|(c, _)| *c == values) {
-                    candidates.push((values, true));
-                }
-            }
-        }
-    }
 
     // The canonical query string is the raw query for GET and empty otherwise (签名方法 v3:
     // "对于 POST 请求，固定为空字符串"); the SDKs follow the same rule.
@@ -177,14 +167,15 @@ pub fn verify(input: &VerifyInput<'_>, key: &SigningKey) -> Result<Verified, Ver
     } else {
         ""
     };
-    let payload_hash = hashed_payload(input.payload, input.unsigned_payload);
+    let payload_hash = hashed_payload_hex(input.payload, input.unsigned_payload);
+    // ASCII hex, so this cannot fail.
+    let payload_hash = std::str::from_utf8(&payload_hash).unwrap_or_default();
 
-    let mut primary = None;
-    for (values, used_host_fallback) in candidates {
+    let attempt = |values: &[Cow<'_, str>]| {
         let headers: Vec<(&str, &str)> = names
             .iter()
-            .map(String::as_str)
-            .zip(values.iter().map(String::as_str))
+            .map(AsRef::as_ref)
+            .zip(values.iter().map(AsRef::as_ref))
             .collect();
         let canonical_request = canonical_request(
             input.method,
@@ -192,40 +183,102 @@ pub fn verify(input: &VerifyInput<'_>, key: &SigningKey) -> Result<Verified, Ver
             query,
             &headers,
             auth.signed_headers,
-            &payload_hash,
+            payload_hash,
         );
         let string_to_sign =
             string_to_sign(input.timestamp, auth.date, auth.service, &canonical_request);
-        let computed = signature(key, &string_to_sign);
-        if bool::from(computed.as_bytes().ct_eq(auth.signature.as_bytes())) {
+        let computed = signature_hex(key, &string_to_sign);
+        let matched = bool::from(computed.as_slice().ct_eq(auth.signature.as_bytes()));
+        (matched, canonical_request, string_to_sign)
+    };
+
+    // 1. As received.
+    let (matched, canonical_request, string_to_sign) = attempt(&received);
+    if matched {
+        return Ok(Verified {
+            canonical_request,
+            string_to_sign,
+            used_host_fallback: false,
+        });
+    }
+    let primary = Diagnostics {
+        canonical_request,
+        string_to_sign,
+    };
+
+    // 2. Lower-cased; 3. and 4. both with the port stripped from Host. Each is tried once.
+    let lowered: Vec<Cow<'_, str>> = received.iter().map(|v| lower(v)).collect();
+    let mut tried: Vec<Vec<Cow<'_, str>>> = vec![received.clone()];
+    let mut candidates: Vec<(Vec<Cow<'_, str>>, bool)> = Vec::new();
+    if lowered != received {
+        candidates.push((lowered.clone(), false));
+    }
+    if let Some(i) = host_index {
+        for values in [&received, &lowered] {
+            if let Some(stripped) = strip_port(&values[i]) {
+                let mut values = values.clone();
+                values[i] = Cow::Owned(stripped.to_owned());
+                candidates.push((values, true));
+            }
+        }
+    }
+    for (values, used_host_fallback) in candidates {
+        if tried.contains(&values) {
+            continue;
+        }
+        let (matched, canonical_request, string_to_sign) = attempt(&values);
+        if matched {
             return Ok(Verified {
                 canonical_request,
                 string_to_sign,
                 used_host_fallback,
             });
         }
-        primary.get_or_insert(Diagnostics {
-            canonical_request,
-            string_to_sign,
-        });
+        tried.push(values);
     }
-    // The first candidate always exists, so `primary` is always set here.
-    Err(VerifyError::Mismatch(Box::new(primary.unwrap_or_default())))
+    Err(VerifyError::Mismatch(Box::new(primary)))
+}
+
+/// `name` in lower case, borrowed when it already is.
+fn lower_ascii(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// `value` lower-cased (Unicode rules, as the demo signs), borrowed when nothing changes.
+fn lower<'v>(value: &Cow<'v, str>) -> Cow<'v, str> {
+    if value
+        .bytes()
+        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+    {
+        let lowered = value.to_lowercase();
+        if lowered != **value {
+            return Cow::Owned(lowered);
+        }
+    }
+    value.clone()
 }
 
 /// The trimmed value of header `name` (lower case), or `None` if absent. Repeated headers
 /// are joined with `,`, the usual HTTP rule for combining field lines.
-fn received_value(headers: &[(&str, &str)], name: &str) -> Option<String> {
+fn received_value<'h>(headers: &[(&str, &'h str)], name: &str) -> Option<Cow<'h, str>> {
     let mut values = headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.trim_ascii());
     let first = values.next()?;
-    Some(values.fold(first.to_owned(), |mut acc, v| {
-        acc.push(',');
-        acc.push_str(v);
-        acc
-    }))
+    let Some(second) = values.next() else {
+        return Some(Cow::Borrowed(first));
+    };
+    let mut joined = format!("{first},{second}");
+    for v in values {
+        joined.push(',');
+        joined.push_str(v);
+    }
+    Some(Cow::Owned(joined))
 }
 
 /// Removes a trailing `:digits` port from a raw Host value, if it has one.
@@ -276,6 +329,8 @@ mod tests {
     fn received_value_joins_duplicates_case_insensitively() {
         let headers = [("X-A", " 1 "), ("x-b", "2"), ("x-a", "\t3")];
         assert_eq!(received_value(&headers, "x-a").as_deref(), Some("1,3"));
+        let three = [("x-a", "1"), ("x-a", "2"), ("x-a", "3")];
+        assert_eq!(received_value(&three, "x-a").as_deref(), Some("1,2,3"));
         assert_eq!(received_value(&headers, "x-b").as_deref(), Some("2"));
         assert_eq!(received_value(&headers, "x-c"), None);
     }
