@@ -19,9 +19,11 @@
 //! caller that stops waiting cannot leave a transaction half sent: it commits or rolls back whole.
 //!
 //! Reconnection: when a session is lost (the server restarted, an administrator ended it), the
-//! call that meets the loss fails with a [`StoreError::Backend`] naming it, and the next call
-//! opens a new session first (migrations check, prepared statements; the lock session is
-//! reopened the next time the write lock is taken). While the server cannot be reached every
+//! next call opens a new session first (migrations check, prepared statements; the lock session
+//! is reopened the next time the write lock is taken). A loss is often noticed only when a
+//! statement fails, so an operation that can have had no effect yet (a read, taking the lock, a
+//! transaction before its COMMIT) is run once more on a new session; only a COMMIT whose answer
+//! was lost fails the call, with a [`StoreError::Backend`] naming it, since it may have applied. While the server cannot be reached every
 //! call fails fast, trying again at most every [`RECONNECT_INTERVAL`]; [`Store::ping`] tells
 //! `/_tclocal/ready`.
 
@@ -30,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Mutex;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, Statement};
 
 use crate::{Batch, Op, Result, Shared, Store, StoreError, prefix_upper_bound};
@@ -109,6 +112,48 @@ fn pg_error(operation: &str, err: &tokio_postgres::Error) -> StoreError {
     match std::error::Error::source(err) {
         Some(source) => StoreError::Backend(format!("postgres: {operation}: {err}: {source}")),
         None => StoreError::Backend(format!("postgres: {operation}: {err}")),
+    }
+}
+
+/// Whether `err` says the session is gone (the server ended it, an administrator terminated it,
+/// the network broke), rather than that a statement was refused.
+fn session_lost(err: &tokio_postgres::Error, client: &Client) -> bool {
+    err.is_closed()
+        || client.is_closed()
+        || err.code().is_some_and(|code| {
+            *code == SqlState::ADMIN_SHUTDOWN
+                || *code == SqlState::CRASH_SHUTDOWN
+                || *code == SqlState::CANNOT_CONNECT_NOW
+                || code.code().starts_with("08")
+        })
+}
+
+/// A statement of an operation failed: which step, and why.
+struct Failed {
+    step: &'static str,
+    err: tokio_postgres::Error,
+    /// False once the operation may have taken effect (its COMMIT was sent), so it must not be
+    /// run again even on a new session.
+    repeatable: bool,
+}
+
+impl Failed {
+    /// For `map_err` on a statement that has no effect unless the operation succeeds.
+    fn at(step: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Failed {
+        move |err| Failed {
+            step,
+            err,
+            repeatable: true,
+        }
+    }
+
+    /// For `map_err` on a COMMIT: its answer may be lost after it applied.
+    fn at_commit(step: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Failed {
+        move |err| Failed {
+            step,
+            err,
+            repeatable: false,
+        }
     }
 }
 
@@ -276,6 +321,23 @@ impl Session {
         self.conn
             .as_mut()
             .ok_or_else(|| StoreError::Backend("postgres: no session".to_owned()))
+    }
+
+    /// After `failed`, whether to run the operation again: once, on a new session, when the
+    /// session turned out to be gone before the operation could have taken effect. Otherwise
+    /// the error.
+    fn again(&mut self, failed: &Failed, repeated: &mut bool) -> Result<()> {
+        let lost = self
+            .conn
+            .as_ref()
+            .is_some_and(|conn| session_lost(&failed.err, &conn.client));
+        if !lost || !failed.repeatable || *repeated {
+            return Err(pg_error(failed.step, &failed.err));
+        }
+        tracing::warn!("the connection to PostgreSQL was lost; reconnecting");
+        self.conn = None;
+        *repeated = true;
+        Ok(())
     }
 }
 
@@ -593,19 +655,19 @@ impl NetEffect {
 }
 
 /// Applies `effect` in one transaction.
-async fn apply(conn: &mut Conn, effect: NetEffect) -> Result<()> {
+async fn apply(conn: &mut Conn, effect: &NetEffect) -> std::result::Result<(), Failed> {
     let tx = conn
         .client
         .transaction()
         .await
-        .map_err(|e| pg_error("begin commit", &e))?;
+        .map_err(Failed::at("begin commit"))?;
     if !effect.delete_keys.is_empty() {
         tx.execute(
             &conn.delete_rows,
             &[&effect.delete_tables, &effect.delete_keys],
         )
         .await
-        .map_err(|e| pg_error("delete rows", &e))?;
+        .map_err(Failed::at("delete rows"))?;
     }
     if !effect.put_keys.is_empty() {
         tx.execute(
@@ -613,12 +675,12 @@ async fn apply(conn: &mut Conn, effect: NetEffect) -> Result<()> {
             &[&effect.put_tables, &effect.put_keys, &effect.put_values],
         )
         .await
-        .map_err(|e| pg_error("write rows", &e))?;
+        .map_err(Failed::at("write rows"))?;
     }
     tx.execute(&conn.bump, &[])
         .await
-        .map_err(|e| pg_error("move the generation", &e))?;
-    tx.commit().await.map_err(|e| pg_error("commit", &e))
+        .map_err(Failed::at("move the generation"))?;
+    tx.commit().await.map_err(Failed::at_commit("commit"))
 }
 
 /// A write that runs in its own task (see [`PgStore::write`]).
@@ -628,21 +690,21 @@ enum Write {
 }
 
 /// Empties one table, or all of them, in one transaction.
-async fn clear(conn: &mut Conn, table: Option<&str>) -> Result<()> {
+async fn clear(conn: &mut Conn, table: Option<&str>) -> std::result::Result<(), Failed> {
     let tx = conn
         .client
         .transaction()
         .await
-        .map_err(|e| pg_error("begin clear", &e))?;
+        .map_err(Failed::at("begin clear"))?;
     match table {
         Some(table) => tx.execute(&conn.clear_table, &[&table]).await,
         None => tx.execute(&conn.clear_all, &[]).await,
     }
-    .map_err(|e| pg_error("clear", &e))?;
+    .map_err(Failed::at("clear"))?;
     tx.execute(&conn.bump, &[])
         .await
-        .map_err(|e| pg_error("move the generation", &e))?;
-    tx.commit().await.map_err(|e| pg_error("commit clear", &e))
+        .map_err(Failed::at("move the generation"))?;
+    tx.commit().await.map_err(Failed::at_commit("commit clear"))
 }
 
 impl PgStore {
@@ -652,10 +714,17 @@ impl PgStore {
         let conn = Arc::clone(&self.conn);
         tokio::spawn(async move {
             let mut session = conn.lock().await;
-            let conn = session.get().await?;
-            match write {
-                Write::Apply(effect) => apply(conn, effect).await,
-                Write::Clear(table) => clear(conn, table.as_deref()).await,
+            let mut repeated = false;
+            loop {
+                let conn = session.get().await?;
+                let done = match &write {
+                    Write::Apply(effect) => apply(conn, effect).await,
+                    Write::Clear(table) => clear(conn, table.as_deref()).await,
+                };
+                match done {
+                    Ok(()) => return Ok(()),
+                    Err(failed) => session.again(&failed, &mut repeated)?,
+                }
             }
         })
         .await
@@ -672,32 +741,41 @@ impl Store for PgStore {
     async fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>> {
         check_text(table, key)?;
         let mut session = self.conn.lock().await;
-        let conn = session.get().await?;
-        let row = conn
-            .client
-            .query_opt(&conn.get, &[&table, &key])
-            .await
-            .map_err(|e| pg_error("get", &e))?;
-        Ok(row.map(|row| row.get(0)))
+        let mut repeated = false;
+        loop {
+            let conn = session.get().await?;
+            match conn.client.query_opt(&conn.get, &[&table, &key]).await {
+                Ok(row) => return Ok(row.map(|row| row.get(0))),
+                Err(err) => session.again(&Failed::at("get")(err), &mut repeated)?,
+            }
+        }
     }
 
     async fn scan(&self, table: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         check_text(table, prefix)?;
+        let bound = prefix_upper_bound(prefix);
         let mut session = self.conn.lock().await;
-        let conn = session.get().await?;
-        let rows = match prefix_upper_bound(prefix) {
-            Some(bound) => {
-                conn.client
-                    .query(&conn.scan_range, &[&table, &prefix, &bound])
-                    .await
+        let mut repeated = false;
+        loop {
+            let conn = session.get().await?;
+            let rows = match &bound {
+                Some(bound) => {
+                    conn.client
+                        .query(&conn.scan_range, &[&table, &prefix, bound])
+                        .await
+                }
+                None => conn.client.query(&conn.scan_from, &[&table, &prefix]).await,
+            };
+            match rows {
+                Ok(rows) => {
+                    return Ok(rows
+                        .into_iter()
+                        .map(|row| (row.get(0), row.get(1)))
+                        .collect());
+                }
+                Err(err) => session.again(&Failed::at("scan")(err), &mut repeated)?,
             }
-            None => conn.client.query(&conn.scan_from, &[&table, &prefix]).await,
         }
-        .map_err(|e| pg_error("scan", &e))?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (row.get(0), row.get(1)))
-            .collect())
     }
 
     async fn commit(&self, batch: Batch) -> Result<()> {
@@ -714,23 +792,26 @@ impl Store for PgStore {
 
     async fn tables(&self) -> Result<Vec<String>> {
         let mut session = self.conn.lock().await;
-        let conn = session.get().await?;
-        let rows = conn
-            .client
-            .query(&conn.tables, &[])
-            .await
-            .map_err(|e| pg_error("tables", &e))?;
-        Ok(rows.into_iter().map(|row| row.get(0)).collect())
+        let mut repeated = false;
+        loop {
+            let conn = session.get().await?;
+            match conn.client.query(&conn.tables, &[]).await {
+                Ok(rows) => return Ok(rows.into_iter().map(|row| row.get(0)).collect()),
+                Err(err) => session.again(&Failed::at("tables")(err), &mut repeated)?,
+            }
+        }
     }
 
     async fn ping(&self) -> Result<()> {
         let mut session = self.conn.lock().await;
-        let conn = session.get().await?;
-        conn.client
-            .simple_query("SELECT 1")
-            .await
-            .map(drop)
-            .map_err(|e| pg_error("ping", &e))
+        let mut repeated = false;
+        loop {
+            let conn = session.get().await?;
+            match conn.client.simple_query("SELECT 1").await {
+                Ok(_) => return Ok(()),
+                Err(err) => session.again(&Failed::at("ping")(err), &mut repeated)?,
+            }
+        }
     }
 
     fn shared(&self) -> Option<Arc<dyn Shared>> {
@@ -751,24 +832,38 @@ struct PgShared {
 impl Shared for PgShared {
     async fn generation(&self) -> Result<i64> {
         let mut session = self.conn.lock().await;
-        let conn = session.get().await?;
-        let row = conn
-            .client
-            .query_one(&conn.generation, &[])
-            .await
-            .map_err(|e| pg_error("read the generation", &e))?;
-        Ok(row.get(0))
+        let mut repeated = false;
+        loop {
+            let conn = session.get().await?;
+            match conn.client.query_one(&conn.generation, &[]).await {
+                Ok(row) => return Ok(row.get(0)),
+                Err(err) => {
+                    session.again(&Failed::at("read the generation")(err), &mut repeated)?;
+                }
+            }
+        }
     }
 
     async fn lock_writes(&self) -> Result<()> {
         let mut session = self.lock_session.lock().await;
-        session
-            .get()
-            .await?
-            .execute("SELECT pg_advisory_lock($1)", &[&WRITE_LOCK_KEY])
-            .await
-            .map(drop)
-            .map_err(|e| pg_error("take the write lock", &e))
+        let mut repeated = false;
+        loop {
+            let client = session.get().await?;
+            let err = match client
+                .execute("SELECT pg_advisory_lock($1)", &[&WRITE_LOCK_KEY])
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(err) => err,
+            };
+            // The lock dies with its session, so a lost one is simply taken again on a new one.
+            if repeated || !session_lost(&err, client) {
+                return Err(pg_error("take the write lock", &err));
+            }
+            tracing::warn!("the PostgreSQL lock session was lost; reconnecting");
+            session.client = None;
+            repeated = true;
+        }
     }
 
     async fn unlock_writes(&self) -> Result<()> {
@@ -869,6 +964,81 @@ mod tests {
         }
         assert_eq!(store.scan("load", "").await.unwrap().len(), 160);
         assert_eq!(store.scan("load.index", "t03/").await.unwrap().len(), 10);
+        store.clear(None).await.unwrap();
+    }
+
+    /// Ends every session of the application `name` and waits until the server has dropped
+    /// them, blocking the calling thread: on a current-thread runtime the store's connection
+    /// tasks do not run meanwhile, so the store learns of the loss only from the statement that
+    /// meets it, the case a repeat must bridge.
+    fn end_sessions(url: &str, name: &str) {
+        let (url, name) = (url.to_owned(), name.to_owned());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+                let task = tokio::spawn(connection);
+                let terminate = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                                 WHERE application_name = $1 AND pid <> pg_backend_pid()";
+                let count = "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1";
+                client.execute(terminate, &[&name]).await.unwrap();
+                for _ in 0..200 {
+                    let left: i64 = client.query_one(count, &[&name]).await.unwrap().get(0);
+                    if left == 0 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                drop(client);
+                let _ = task.await;
+            });
+        })
+        .join()
+        .unwrap();
+    }
+
+    /// A session ended while idle (an administrator, a server restart) is noticed by the
+    /// statement that meets it; reads, the write lock and commits then run again on a new
+    /// session, so no call fails.
+    #[tokio::test]
+    async fn sessions_ended_while_idle_cost_no_failed_call() {
+        let Some(url) = test_url("postgres::tests::sessions_ended_while_idle_cost_no_failed_call")
+        else {
+            return;
+        };
+        let _serial = SERIAL.lock().await;
+        let name = format!("tclocal_idle_loss_{}", std::process::id());
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let store = PgStore::open(&format!("{url}{separator}application_name={name}"))
+            .await
+            .unwrap();
+        store.clear(None).await.unwrap();
+        let shared = store.shared().unwrap();
+
+        // The lock session has been idle since the open.
+        end_sessions(&url, &name);
+        shared.lock_writes().await.unwrap();
+        shared.unlock_writes().await.unwrap();
+        end_sessions(&url, &name);
+        let mut batch = Batch::new();
+        batch.put("cvm.instances", "ins-1", b"one".to_vec());
+        store.commit(batch).await.unwrap();
+        end_sessions(&url, &name);
+        assert_eq!(
+            store.get("cvm.instances", "ins-1").await.unwrap(),
+            Some(b"one".to_vec())
+        );
+        end_sessions(&url, &name);
+        assert_eq!(store.scan("cvm.instances", "").await.unwrap().len(), 1);
+        end_sessions(&url, &name);
+        let generation = shared.generation().await.unwrap();
+        assert!(generation > 0, "{generation}");
+        end_sessions(&url, &name);
+        store.ping().await.unwrap();
+        end_sessions(&url, &name);
         store.clear(None).await.unwrap();
     }
 

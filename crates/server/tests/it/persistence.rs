@@ -141,7 +141,7 @@ async fn sessions(url: &str, db: &str) -> i64 {
 /// When the PostgreSQL session is lost, tclocal keeps serving: a call that cannot reach the
 /// database is answered with an enveloped `InternalError`, `/ready` says 503 while the
 /// database refuses connections, and once it accepts them again tclocal reconnects by
-/// itself; an administrator ending the session is bridged without a restart.
+/// itself; an administrator ending the sessions costs no failed call at all.
 #[tokio::test]
 async fn postgres_connection_loss_is_survived_and_reconnected() {
     let url = match std::env::var(POSTGRES_URL_VAR) {
@@ -214,24 +214,24 @@ async fn postgres_connection_loss_is_survived_and_reconnected() {
         "ok"
     );
 
-    // 3. An administrator ends the session while connections are allowed: at most the call
-    // that meets the loss fails (enveloped), and the next one succeeds.
+    // 3. An administrator ends the sessions while connections are allowed: the next call runs
+    // on new sessions and succeeds. (Waiting for the end first keeps the call clear of a COMMIT
+    // whose answer is lost; the store's own tests pin a statement that meets the loss.)
     admin(
         &url,
         &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"),
     )
     .await;
-    let first = server.call(&Call::tc3("RunInstances", run)).await;
-    assert!(
-        ["ok", "InternalError"].contains(&code(&first).as_str()),
-        "{}",
-        first.message()
-    );
-    let second = server.call(&Call::tc3("RunInstances", run)).await;
-    assert_eq!(code(&second), "ok", "{}", second.message());
-    let expected = if code(&first) == "ok" { 4 } else { 3 };
+    for _ in 0..100 {
+        if sessions(&url, &db).await == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let after = server.call(&Call::tc3("RunInstances", run)).await;
+    assert_eq!(code(&after), "ok", "{}", after.message());
     let all = server.call(&Call::tc3("DescribeInstances", "{}")).await;
-    assert_eq!(all.fields()["TotalCount"], expected);
+    assert_eq!(all.fields()["TotalCount"], 3);
 
     drop(server);
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
