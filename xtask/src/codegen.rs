@@ -385,10 +385,18 @@ pub(crate) fn render(spec: &ServiceSpec, spec_rel: &str, handle: &str) -> Result
         } else {
             writeln!(o, "/// `{name}`.")?;
         }
-        writeln!(
-            o,
-            "#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]"
-        )?;
+        let redacted = members.iter().any(|m| is_secret(&m.name));
+        if redacted {
+            writeln!(
+                o,
+                "#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]"
+            )?;
+        } else {
+            writeln!(
+                o,
+                "#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]"
+            )?;
+        }
         writeln!(o, "pub struct {name} {{")?;
         let mut fields = BTreeSet::new();
         for m in members {
@@ -425,8 +433,52 @@ pub(crate) fn render(spec: &ServiceSpec, spec_rel: &str, handle: &str) -> Result
             }
         }
         writeln!(o, "}}")?;
+        if redacted {
+            write_redacted_debug(&mut o, name, members, input)?;
+        }
     }
     Ok(o)
+}
+
+/// Whether a member holds a secret (a password, a private key), which `Debug` must not print.
+fn is_secret(member: &str) -> bool {
+    member.ends_with("Password") || member.ends_with("PrivateKey")
+}
+
+/// `Debug` for a structure with secret members: like the derived one, with each secret shown
+/// as `***` (or `None` when absent), so logging a request or an answer leaks none.
+fn write_redacted_debug(
+    o: &mut String,
+    name: &str,
+    members: &[tclocal_wire::spec::Member],
+    input: bool,
+) -> Result<()> {
+    writeln!(o)?;
+    writeln!(o, "impl std::fmt::Debug for {name} {{")?;
+    writeln!(
+        o,
+        "fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{"
+    )?;
+    writeln!(o, "f.debug_struct({name:?})")?;
+    for m in members {
+        let field = ident(&m.name);
+        let shown = field.trim_start_matches("r#");
+        let plain = !input && m.output_required && !m.nullable;
+        if is_secret(&m.name) && plain {
+            writeln!(o, ".field({shown:?}, &crate::Redacted)")?;
+        } else if is_secret(&m.name) {
+            writeln!(
+                o,
+                ".field({shown:?}, &self.{field}.as_ref().map(|_| crate::Redacted))"
+            )?;
+        } else {
+            writeln!(o, ".field({shown:?}, &self.{field})")?;
+        }
+    }
+    writeln!(o, ".finish()")?;
+    writeln!(o, "}}")?;
+    writeln!(o, "}}")?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -477,6 +529,35 @@ mod tests {
         assert!(
             code.contains("pub async fn get(&self, request: &GetRequest) -> Result<GetResponse>")
         );
+    }
+
+    /// A structure with a secret member gets a `Debug` that shows the secret as `***`.
+    #[test]
+    fn secret_members_are_redacted_in_debug() {
+        let spec = ServiceSpec::from_json(
+            r#"{"service": "demo", "version": "2020-01-01", "actions": {},
+                "objects": {
+                  "Login": [{"name": "Password", "type": "string", "member": "string"},
+                            {"name": "User", "type": "string", "member": "string"}],
+                  "Plain": [{"name": "User", "type": "string", "member": "string"}]
+                }}"#,
+        )
+        .unwrap();
+        let code = render(&spec, "specs/demo/2020-01-01.json", "Demo").unwrap();
+        let login = &code[code.find("pub struct Login").unwrap()..];
+        assert!(login.contains("impl std::fmt::Debug for Login"), "{code}");
+        assert!(login.contains(".map(|_| crate::Redacted)"), "{code}");
+        assert!(login.contains(".field(\"user\", &self.user)"), "{code}");
+        let derives: Vec<&str> = code
+            .lines()
+            .filter(|l| l.starts_with("#[derive("))
+            .collect();
+        assert_eq!(
+            derives.iter().filter(|l| l.contains("Debug")).count(),
+            1,
+            "{code}"
+        );
+        assert!(!code.contains("impl std::fmt::Debug for Plain"), "{code}");
     }
 
     #[test]

@@ -91,6 +91,17 @@ pub use error::{
 pub use retry::RetryPolicy;
 pub use tclocal_wire::{CommonCode, Language};
 
+/// Stands for a secret member (a password, a private key) in the `Debug` of generated types.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct Redacted;
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
 /// True when the typed data says `action`'s request has a `ClientToken`.
 pub(crate) fn has_client_token(service: &str, version: &str, action: &str) -> bool {
     match (service, version) {

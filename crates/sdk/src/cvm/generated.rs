@@ -4660,7 +4660,7 @@ pub struct EnhancedService {
 }
 
 /// Request of [`Cvm::enter_rescue_mode`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EnterRescueModeRequest {
     /// `InstanceId` (required).
     #[serde(
@@ -4681,6 +4681,18 @@ pub struct EnterRescueModeRequest {
     /// `StopType`.
     #[serde(rename = "StopType", default, skip_serializing_if = "Option::is_none")]
     pub stop_type: Option<String>,
+}
+
+impl std::fmt::Debug for EnterRescueModeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnterRescueModeRequest")
+            .field("instance_id", &self.instance_id)
+            .field("password", &self.password.as_ref().map(|_| crate::Redacted))
+            .field("username", &self.username)
+            .field("force_stop", &self.force_stop)
+            .field("stop_type", &self.stop_type)
+            .finish()
+    }
 }
 
 /// Response of [`Cvm::enter_rescue_mode`].
@@ -6915,7 +6927,7 @@ pub struct ItemPrice {
 }
 
 /// `KeyPair`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KeyPair {
     /// `KeyId`.
     #[serde(
@@ -6972,6 +6984,25 @@ pub struct KeyPair {
     /// `Tags`.
     #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
+}
+
+impl std::fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyPair")
+            .field("key_id", &self.key_id)
+            .field("key_name", &self.key_name)
+            .field("project_id", &self.project_id)
+            .field("description", &self.description)
+            .field("public_key", &self.public_key)
+            .field(
+                "private_key",
+                &self.private_key.as_ref().map(|_| crate::Redacted),
+            )
+            .field("associated_instance_ids", &self.associated_instance_ids)
+            .field("created_time", &self.created_time)
+            .field("tags", &self.tags)
+            .finish()
+    }
 }
 
 /// `LaunchTemplate`.
@@ -7303,7 +7334,7 @@ pub struct LocalDiskType {
 }
 
 /// `LoginSettings`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LoginSettings {
     /// `Password`.
     #[serde(rename = "Password", default, skip_serializing_if = "Option::is_none")]
@@ -7318,6 +7349,16 @@ pub struct LoginSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub keep_image_login: Option<String>,
+}
+
+impl std::fmt::Debug for LoginSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginSettings")
+            .field("password", &self.password.as_ref().map(|_| crate::Redacted))
+            .field("key_ids", &self.key_ids)
+            .field("keep_image_login", &self.keep_image_login)
+            .finish()
+    }
 }
 
 /// `Metadata`.
@@ -7340,7 +7381,7 @@ pub struct MetadataItem {
 }
 
 /// Request of [`Cvm::modify_chc_attribute`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModifyChcAttributeRequest {
     /// `ChcIds` (required).
     #[serde(rename = "ChcIds", default, skip_serializing_if = "Option::is_none")]
@@ -7372,6 +7413,19 @@ pub struct ModifyChcAttributeRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub bmc_security_group_ids: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for ModifyChcAttributeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModifyChcAttributeRequest")
+            .field("chc_ids", &self.chc_ids)
+            .field("instance_name", &self.instance_name)
+            .field("device_type", &self.device_type)
+            .field("bmc_user", &self.bmc_user)
+            .field("password", &self.password.as_ref().map(|_| crate::Redacted))
+            .field("bmc_security_group_ids", &self.bmc_security_group_ids)
+            .finish()
+    }
 }
 
 /// Response of [`Cvm::modify_chc_attribute`].
@@ -8613,7 +8667,7 @@ pub struct ResetInstancesInternetMaxBandwidthResponse {
 }
 
 /// Request of [`Cvm::reset_instances_password`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResetInstancesPasswordRequest {
     /// `InstanceIds` (required).
     #[serde(
@@ -8631,6 +8685,17 @@ pub struct ResetInstancesPasswordRequest {
     /// `ForceStop`.
     #[serde(rename = "ForceStop", default, skip_serializing_if = "Option::is_none")]
     pub force_stop: Option<bool>,
+}
+
+impl std::fmt::Debug for ResetInstancesPasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetInstancesPasswordRequest")
+            .field("instance_ids", &self.instance_ids)
+            .field("password", &self.password.as_ref().map(|_| crate::Redacted))
+            .field("user_name", &self.user_name)
+            .field("force_stop", &self.force_stop)
+            .finish()
+    }
 }
 
 /// Response of [`Cvm::reset_instances_password`].

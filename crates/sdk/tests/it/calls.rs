@@ -238,7 +238,7 @@ async fn instance_lifecycle() {
     assert_eq!(after.total_count, 0);
 }
 
-/// Key pairs: create, list, delete.
+/// Key pairs: create (the private key kept out of `Debug`), list, delete.
 #[tokio::test]
 async fn key_pairs() {
     let tc = Tclocal::start().await;
@@ -261,6 +261,11 @@ async fn key_pairs() {
             .unwrap_or("")
             .contains("PRIVATE KEY")
     );
+    // The private key is a secret: Debug of the answer shows that it came, not what it is.
+    let shown = format!("{created:?}");
+    assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+    assert!(shown.contains("private_key: Some(***)"), "{shown}");
+    assert!(shown.contains(&key_id), "{shown}");
     let listed = cvm
         .describe_key_pairs(&DescribeKeyPairsRequest::default())
         .await
