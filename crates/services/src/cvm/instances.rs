@@ -17,7 +17,7 @@ use tclocal_wire::envelope::{Members, Reply};
 use super::Cvm;
 use super::catalogue;
 use super::errors::CvmError;
-use super::model::{Disk, Instance, State, Transition, VERSION};
+use super::model::{Disk, Instance, State, Transition, VERSION, WireInstance};
 use super::params::{bool_of, i64_of, instance_ids, obj, objects, page, str_of, strings, tags};
 use super::state::{Field, Inner, Scope, ScopeKey, SeqSet};
 
@@ -952,7 +952,7 @@ impl Cvm {
         &self,
         cx: &RequestContext,
         p: &Map<String, Value>,
-    ) -> Result<Map<String, Value>> {
+    ) -> Result<Reply> {
         let ids = instance_ids(p)?;
         let filters = objects(p, "Filters");
         if !ids.is_empty() && !filters.is_empty() {
@@ -971,7 +971,7 @@ impl Cvm {
             .collect::<Result<Vec<_>>>()?;
         let inner = self.state.read(now(cx));
         let Some(scope) = inner.scope(&scope_key(cx)) else {
-            return Ok(super::object(json!({"TotalCount": 0, "InstanceSet": []})));
+            return Ok(super::object(json!({"TotalCount": 0, "InstanceSet": []})).into());
         };
         let (total, page) = if ids.is_empty() {
             select(scope, &parsed, offset, limit)
@@ -980,18 +980,21 @@ impl Cvm {
             let page = found.iter().skip(offset).take(limit).copied().collect();
             (found.len(), page)
         };
-        let set: Vec<Value> = page.iter().map(|i| i.to_wire()).collect();
-        Ok(counted(total, "InstanceSet", set))
+        // Serialised straight from the records: twenty full instances as a tree of values
+        // cost more than finding them.
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Page<'a> {
+            total_count: usize,
+            instance_set: Vec<WireInstance<'a>>,
+        }
+        let page = Page {
+            total_count: total,
+            instance_set: page.iter().map(|i| i.wire()).collect(),
+        };
+        Reply::serialize(&page)
+            .map_err(|e| CvmError::Api(tclocal_wire::error::ApiError::internal(e)))
     }
-}
-
-/// `{"TotalCount": total, <name>: set}`, with the set moved in: `json!` would serialise (deep
-/// copy) it, which costs more than building it.
-pub(crate) fn counted(total: usize, name: &str, set: Vec<Value>) -> Map<String, Value> {
-    let mut out = Map::with_capacity(2);
-    out.insert("TotalCount".to_owned(), total.into());
-    out.insert(name.to_owned(), Value::Array(set));
-    out
 }
 
 fn ids_answer(ids: &[String]) -> Map<String, Value> {

@@ -243,13 +243,13 @@ impl Product for Cvm {
     }
 
     async fn call(&self, cx: &RequestContext, params: Map<String, Value>) -> ApiResult<Reply> {
-        if cx.action == "DescribeInstancesStatus" {
-            // The hot read: serialised straight from the state (no tree of values).
-            return self
-                .describe_instances_status(cx, &params)
-                .map_err(|e| documented_state_code(&cx.action, e.into()));
-        }
-        self.call_fields(cx, &params).await.map(Reply::from)
+        // The hot reads: serialised straight from the state (no tree of values).
+        let serialized = match cx.action.as_str() {
+            "DescribeInstancesStatus" => self.describe_instances_status(cx, &params),
+            "DescribeInstances" => self.describe_instances(cx, &params),
+            _ => return self.call_fields(cx, &params).await.map(Reply::from),
+        };
+        serialized.map_err(|e| documented_state_code(&cx.action, e.into()))
     }
 
     /// Instances by id when the request names them, else every instance in the region.
@@ -385,7 +385,7 @@ fn describe_zones(cx: &RequestContext) -> Map<String, Value> {
 mod tests;
 
 impl Cvm {
-    /// Every action but the one [`Product::call`] serialises itself.
+    /// Every action but the ones [`Product::call`] serialises itself.
     async fn call_fields(
         &self,
         cx: &RequestContext,
@@ -407,7 +407,6 @@ impl Cvm {
             "DescribeInstanceFamilyConfigs" => {
                 return Ok(describe::describe_instance_family_configs(cx));
             }
-            "DescribeInstances" => self.describe_instances(cx, p),
             "RunInstances" => self.run_instances(cx, p).await,
             "StartInstances" => self.start_instances(cx, p).await,
             "StopInstances" => self.stop_instances(cx, p).await,

@@ -5,7 +5,7 @@
 //! localised and all of them follow emulated time.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use tclocal_wire::clock::Iso8601;
 
 /// Record version written by this binary.
 pub(crate) const VERSION: u16 = 1;
@@ -138,97 +138,222 @@ pub(crate) struct Instance {
 
 /// ISO-8601 UTC with seconds, as CVM writes `CreatedTime`.
 pub(crate) fn iso8601(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    time::OffsetDateTime::from_unix_timestamp(secs).map_or_else(
-        |_| "1970-01-01T00:00:00Z".to_owned(),
-        |t| {
-            format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        },
-    )
+    tclocal_wire::clock::iso8601(ms)
 }
 
 impl Instance {
-    /// The model's `Instance` structure.
-    pub(crate) fn to_wire(&self) -> Value {
-        let disk = |d: &Disk| {
-            json!({"DiskType": d.disk_type, "DiskId": d.disk_id, "DiskSize": d.size_gb,
-                   "Encrypt": false, "KmsKeyId": ""})
-        };
-        let data_disks: Vec<Value> = self
-            .data_disks
-            .iter()
-            .map(|d| {
-                json!({"DiskSize": d.size_gb, "DiskType": d.disk_type, "DiskId": d.disk_id,
-                       "DeleteWithInstance": d.delete_with_instance, "Encrypt": false,
-                       "KmsKeyId": null, "ThroughputPerformance": 0})
-            })
-            .collect();
-        let tags: Vec<Value> = self
-            .tags
-            .iter()
-            .map(|(k, v)| json!({"Key": k, "Value": v}))
-            .collect();
-        json!({
-            "Placement": {"Zone": self.zone, "ProjectId": self.project_id, "HostIds": [], "HostId": ""},
-            "InstanceId": self.id,
-            "InstanceType": self.instance_type,
-            "CPU": self.cpu,
-            "Memory": self.memory,
-            "RestrictState": "NORMAL",
-            "InstanceName": self.name,
-            "InstanceChargeType": self.charge_type,
-            "SystemDisk": disk(&self.system_disk),
-            "DataDisks": data_disks,
-            "PrivateIpAddresses": [self.private_ip],
-            "PublicIpAddresses": self.public_ip.as_ref().map(|ip| vec![ip.clone()]),
-            "InternetAccessible": {
-                "InternetChargeType": self.internet_charge_type,
-                "InternetMaxBandwidthOut": self.bandwidth_out,
-                "PublicIpAssigned": self.public_ip.is_some(),
+    /// The model's `Instance` structure, serialised straight from the record (no tree of
+    /// values per answer: `DescribeInstances` writes twenty of these).
+    pub(crate) fn wire(&self) -> WireInstance<'_> {
+        WireInstance(self)
+    }
+}
+
+/// The wire form of an [`Instance`] (see [`Instance::wire`]). Member order is the cloud's.
+pub(crate) struct WireInstance<'a>(&'a Instance);
+
+/// `Placement`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WirePlacement<'a> {
+    zone: &'a str,
+    project_id: i64,
+    host_ids: [&'a str; 0],
+    host_id: &'a str,
+}
+
+/// `SystemDisk`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireSystemDisk<'a> {
+    disk_type: &'a str,
+    disk_id: &'a str,
+    disk_size: i64,
+    encrypt: bool,
+    kms_key_id: &'a str,
+}
+
+/// `DataDisk`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireDataDisk<'a> {
+    disk_size: i64,
+    disk_type: &'a str,
+    disk_id: &'a str,
+    delete_with_instance: bool,
+    encrypt: bool,
+    kms_key_id: Option<&'a str>,
+    throughput_performance: i64,
+}
+
+/// `InternetAccessible`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireInternet<'a> {
+    internet_charge_type: &'a str,
+    internet_max_bandwidth_out: i64,
+    public_ip_assigned: bool,
+}
+
+/// `VirtualPrivateCloud`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireVpc<'a> {
+    vpc_id: &'a str,
+    subnet_id: &'a str,
+    as_vpc_gateway: bool,
+    private_ip_addresses: [&'a str; 1],
+}
+
+/// `LoginSettings` (key ids only: a password is never shown).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireLogin<'a> {
+    key_ids: &'a [String],
+}
+
+/// `Tag`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireTag<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+/// Serialises an iterator's items as a JSON array without collecting them.
+struct Each<I>(std::cell::Cell<Option<I>>);
+
+impl<I, T> Serialize for Each<I>
+where
+    I: Iterator<Item = T>,
+    T: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.take().into_iter().flatten())
+    }
+}
+
+fn each<I: Iterator>(items: I) -> Each<I> {
+    Each(std::cell::Cell::new(Some(items)))
+}
+
+impl Serialize for WireInstance<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let i = self.0;
+        let none: Option<&str> = None;
+        let windows = i.os_name.contains("Windows");
+        let mut m = s.serialize_struct("Instance", 48)?;
+        m.serialize_field(
+            "Placement",
+            &WirePlacement {
+                zone: &i.zone,
+                project_id: i.project_id,
+                host_ids: [],
+                host_id: "",
             },
-            "VirtualPrivateCloud": {
-                "VpcId": self.vpc_id,
-                "SubnetId": self.subnet_id,
-                "AsVpcGateway": false,
-                "PrivateIpAddresses": [self.private_ip],
+        )?;
+        m.serialize_field("InstanceId", &i.id)?;
+        m.serialize_field("InstanceType", &i.instance_type)?;
+        m.serialize_field("CPU", &i.cpu)?;
+        m.serialize_field("Memory", &i.memory)?;
+        m.serialize_field("RestrictState", "NORMAL")?;
+        m.serialize_field("InstanceName", &i.name)?;
+        m.serialize_field("InstanceChargeType", &i.charge_type)?;
+        m.serialize_field(
+            "SystemDisk",
+            &WireSystemDisk {
+                disk_type: &i.system_disk.disk_type,
+                disk_id: &i.system_disk.disk_id,
+                disk_size: i.system_disk.size_gb,
+                encrypt: false,
+                kms_key_id: "",
             },
-            "ImageId": self.image_id,
-            "RenewFlag": self.renew_flag,
-            "CreatedTime": iso8601(self.created_ms),
-            "ExpiredTime": self.expired_ms.map_or_else(String::new, iso8601),
-            "OsName": self.os_name,
-            "SecurityGroupIds": self.security_group_ids,
-            "LoginSettings": {"KeyIds": self.key_ids},
-            "InstanceState": self.state.as_str(),
-            "Tags": tags,
-            "StopChargingMode": self.stop_charging_mode,
-            "Uuid": self.uuid,
-            "LatestOperation": self.latest_operation,
-            "LatestOperationState": self.latest_operation_state,
-            "LatestOperationRequestId": self.latest_operation_request_id,
-            "LatestOperationErrorMsg": null,
-            "DisasterRecoverGroupId": "",
-            "DisasterRecoverGroupIds": [],
-            "IPv6Addresses": null,
-            "CamRoleName": self.cam_role_name,
-            "HpcClusterId": "",
-            "RdmaIpAddresses": null,
-            "DedicatedClusterId": "",
-            "IsolatedSource": if self.state == State::Shutdown { "MANUAL" } else { "NOTISOLATED" },
-            "LicenseType": "TencentCloud",
-            "DisableApiTermination": self.disable_api_termination,
-            "HostName": self.host_name,
-            "DefaultLoginUser": if self.os_name.contains("Windows") { "Administrator" } else { "root" },
-            "DefaultLoginPort": if self.os_name.contains("Windows") { 3389 } else { 22 },
-        })
+        )?;
+        m.serialize_field(
+            "DataDisks",
+            &each(i.data_disks.iter().map(|d| WireDataDisk {
+                disk_size: d.size_gb,
+                disk_type: &d.disk_type,
+                disk_id: &d.disk_id,
+                delete_with_instance: d.delete_with_instance,
+                encrypt: false,
+                kms_key_id: None,
+                throughput_performance: 0,
+            })),
+        )?;
+        m.serialize_field("PrivateIpAddresses", &[&i.private_ip])?;
+        m.serialize_field(
+            "PublicIpAddresses",
+            &i.public_ip.as_ref().map(std::slice::from_ref),
+        )?;
+        m.serialize_field(
+            "InternetAccessible",
+            &WireInternet {
+                internet_charge_type: &i.internet_charge_type,
+                internet_max_bandwidth_out: i.bandwidth_out,
+                public_ip_assigned: i.public_ip.is_some(),
+            },
+        )?;
+        m.serialize_field(
+            "VirtualPrivateCloud",
+            &WireVpc {
+                vpc_id: &i.vpc_id,
+                subnet_id: &i.subnet_id,
+                as_vpc_gateway: false,
+                private_ip_addresses: [&i.private_ip],
+            },
+        )?;
+        m.serialize_field("ImageId", &i.image_id)?;
+        m.serialize_field("RenewFlag", &i.renew_flag)?;
+        m.serialize_field("CreatedTime", &Iso8601(i.created_ms))?;
+        match i.expired_ms {
+            Some(ms) => m.serialize_field("ExpiredTime", &Iso8601(ms))?,
+            None => m.serialize_field("ExpiredTime", "")?,
+        }
+        m.serialize_field("OsName", &i.os_name)?;
+        m.serialize_field("SecurityGroupIds", &i.security_group_ids)?;
+        m.serialize_field(
+            "LoginSettings",
+            &WireLogin {
+                key_ids: &i.key_ids,
+            },
+        )?;
+        m.serialize_field("InstanceState", i.state.as_str())?;
+        m.serialize_field(
+            "Tags",
+            &each(i.tags.iter().map(|(key, value)| WireTag { key, value })),
+        )?;
+        m.serialize_field("StopChargingMode", &i.stop_charging_mode)?;
+        m.serialize_field("Uuid", &i.uuid)?;
+        m.serialize_field("LatestOperation", &i.latest_operation)?;
+        m.serialize_field("LatestOperationState", &i.latest_operation_state)?;
+        m.serialize_field("LatestOperationRequestId", &i.latest_operation_request_id)?;
+        m.serialize_field("LatestOperationErrorMsg", &none)?;
+        m.serialize_field("DisasterRecoverGroupId", "")?;
+        m.serialize_field("DisasterRecoverGroupIds", &[] as &[&str])?;
+        m.serialize_field("IPv6Addresses", &none)?;
+        m.serialize_field("CamRoleName", &i.cam_role_name)?;
+        m.serialize_field("HpcClusterId", "")?;
+        m.serialize_field("RdmaIpAddresses", &none)?;
+        m.serialize_field("DedicatedClusterId", "")?;
+        m.serialize_field(
+            "IsolatedSource",
+            if i.state == State::Shutdown {
+                "MANUAL"
+            } else {
+                "NOTISOLATED"
+            },
+        )?;
+        m.serialize_field("LicenseType", "TencentCloud")?;
+        m.serialize_field("DisableApiTermination", &i.disable_api_termination)?;
+        m.serialize_field("HostName", &i.host_name)?;
+        m.serialize_field(
+            "DefaultLoginUser",
+            if windows { "Administrator" } else { "root" },
+        )?;
+        m.serialize_field("DefaultLoginPort", &if windows { 3389 } else { 22 })?;
+        m.end()
     }
 }
 
@@ -252,6 +377,85 @@ mod tests {
         assert_eq!(iso8601(1_700_000_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
     }
+
+    /// Two instances that between them set every optional part of the wire form.
+    fn samples() -> [Instance; 2] {
+        let disk = |id: &str, size_gb| Disk {
+            disk_id: id.to_owned(),
+            disk_type: "CLOUD_PREMIUM".to_owned(),
+            size_gb,
+            delete_with_instance: true,
+        };
+        let full = Instance {
+            id: "ins-00000001".to_owned(),
+            uuid: "6f1f5c8e-0000-4000-8000-000000000001".to_owned(),
+            zone: "ap-guangzhou-3".to_owned(),
+            project_id: 7,
+            instance_type: "S5.MEDIUM2".to_owned(),
+            cpu: 2,
+            memory: 2,
+            image_id: "img-zsxdft8i".to_owned(),
+            os_name: "TencentOS Server 3.1 (TK4)".to_owned(),
+            name: "web \"one\" 一".to_owned(),
+            host_name: "web-1".to_owned(),
+            charge_type: "PREPAID".to_owned(),
+            renew_flag: "NOTIFY_AND_MANUAL_RENEW".to_owned(),
+            expired_ms: Some(1_702_592_000_000),
+            system_disk: disk("disk-sys", 50),
+            data_disks: vec![disk("disk-d1", 100), disk("disk-d2", 200)],
+            vpc_id: "vpc-1".to_owned(),
+            subnet_id: "subnet-1".to_owned(),
+            private_ip: "10.0.0.2".to_owned(),
+            public_ip: Some("203.0.113.9".to_owned()),
+            internet_charge_type: "TRAFFIC_POSTPAID_BY_HOUR".to_owned(),
+            bandwidth_out: 5,
+            security_group_ids: vec!["sg-1".to_owned(), "sg-2".to_owned()],
+            key_ids: vec!["skey-1".to_owned()],
+            tags: vec![("team".to_owned(), "a\tb".to_owned())],
+            disable_api_termination: true,
+            cam_role_name: Some("role".to_owned()),
+            created_ms: 1_700_000_000_999,
+            seq: 1,
+            state: State::Running,
+            transition: None,
+            stop_charging_mode: "NOT_APPLICABLE".to_owned(),
+            latest_operation: Some("RunInstances".to_owned()),
+            latest_operation_state: Some("SUCCESS".to_owned()),
+            latest_operation_request_id: Some("req-1".to_owned()),
+            client_token: Some("token".to_owned()),
+            launch_fails: false,
+        };
+        let bare = Instance {
+            id: "ins-00000002".to_owned(),
+            os_name: "Windows Server 2022".to_owned(),
+            expired_ms: None,
+            data_disks: Vec::new(),
+            public_ip: None,
+            security_group_ids: Vec::new(),
+            key_ids: Vec::new(),
+            tags: Vec::new(),
+            disable_api_termination: false,
+            cam_role_name: None,
+            state: State::Shutdown,
+            latest_operation: None,
+            latest_operation_state: None,
+            latest_operation_request_id: None,
+            ..full.clone()
+        };
+        [full, bare]
+    }
+
+    /// The wire form, byte for byte (member order included), as the SDK suites were pinned on.
+    #[test]
+    fn instances_keep_their_wire_form() {
+        let [full, bare] = samples();
+        let text = |i: &Instance| serde_json::to_string(&i.wire()).unwrap();
+        assert_eq!(text(&full), FULL);
+        assert_eq!(text(&bare), BARE);
+    }
+
+    const FULL: &str = r#"{"Placement":{"Zone":"ap-guangzhou-3","ProjectId":7,"HostIds":[],"HostId":""},"InstanceId":"ins-00000001","InstanceType":"S5.MEDIUM2","CPU":2,"Memory":2,"RestrictState":"NORMAL","InstanceName":"web \"one\" 一","InstanceChargeType":"PREPAID","SystemDisk":{"DiskType":"CLOUD_PREMIUM","DiskId":"disk-sys","DiskSize":50,"Encrypt":false,"KmsKeyId":""},"DataDisks":[{"DiskSize":100,"DiskType":"CLOUD_PREMIUM","DiskId":"disk-d1","DeleteWithInstance":true,"Encrypt":false,"KmsKeyId":null,"ThroughputPerformance":0},{"DiskSize":200,"DiskType":"CLOUD_PREMIUM","DiskId":"disk-d2","DeleteWithInstance":true,"Encrypt":false,"KmsKeyId":null,"ThroughputPerformance":0}],"PrivateIpAddresses":["10.0.0.2"],"PublicIpAddresses":["203.0.113.9"],"InternetAccessible":{"InternetChargeType":"TRAFFIC_POSTPAID_BY_HOUR","InternetMaxBandwidthOut":5,"PublicIpAssigned":true},"VirtualPrivateCloud":{"VpcId":"vpc-1","SubnetId":"subnet-1","AsVpcGateway":false,"PrivateIpAddresses":["10.0.0.2"]},"ImageId":"img-zsxdft8i","RenewFlag":"NOTIFY_AND_MANUAL_RENEW","CreatedTime":"2023-11-14T22:13:20Z","ExpiredTime":"2023-12-14T22:13:20Z","OsName":"TencentOS Server 3.1 (TK4)","SecurityGroupIds":["sg-1","sg-2"],"LoginSettings":{"KeyIds":["skey-1"]},"InstanceState":"RUNNING","Tags":[{"Key":"team","Value":"a\tb"}],"StopChargingMode":"NOT_APPLICABLE","Uuid":"6f1f5c8e-0000-4000-8000-000000000001","LatestOperation":"RunInstances","LatestOperationState":"SUCCESS","LatestOperationRequestId":"req-1","LatestOperationErrorMsg":null,"DisasterRecoverGroupId":"","DisasterRecoverGroupIds":[],"IPv6Addresses":null,"CamRoleName":"role","HpcClusterId":"","RdmaIpAddresses":null,"DedicatedClusterId":"","IsolatedSource":"NOTISOLATED","LicenseType":"TencentCloud","DisableApiTermination":true,"HostName":"web-1","DefaultLoginUser":"root","DefaultLoginPort":22}"#;
+    const BARE: &str = r#"{"Placement":{"Zone":"ap-guangzhou-3","ProjectId":7,"HostIds":[],"HostId":""},"InstanceId":"ins-00000002","InstanceType":"S5.MEDIUM2","CPU":2,"Memory":2,"RestrictState":"NORMAL","InstanceName":"web \"one\" 一","InstanceChargeType":"PREPAID","SystemDisk":{"DiskType":"CLOUD_PREMIUM","DiskId":"disk-sys","DiskSize":50,"Encrypt":false,"KmsKeyId":""},"DataDisks":[],"PrivateIpAddresses":["10.0.0.2"],"PublicIpAddresses":null,"InternetAccessible":{"InternetChargeType":"TRAFFIC_POSTPAID_BY_HOUR","InternetMaxBandwidthOut":5,"PublicIpAssigned":false},"VirtualPrivateCloud":{"VpcId":"vpc-1","SubnetId":"subnet-1","AsVpcGateway":false,"PrivateIpAddresses":["10.0.0.2"]},"ImageId":"img-zsxdft8i","RenewFlag":"NOTIFY_AND_MANUAL_RENEW","CreatedTime":"2023-11-14T22:13:20Z","ExpiredTime":"","OsName":"Windows Server 2022","SecurityGroupIds":[],"LoginSettings":{"KeyIds":[]},"InstanceState":"SHUTDOWN","Tags":[],"StopChargingMode":"NOT_APPLICABLE","Uuid":"6f1f5c8e-0000-4000-8000-000000000001","LatestOperation":null,"LatestOperationState":null,"LatestOperationRequestId":null,"LatestOperationErrorMsg":null,"DisasterRecoverGroupId":"","DisasterRecoverGroupIds":[],"IPv6Addresses":null,"CamRoleName":null,"HpcClusterId":"","RdmaIpAddresses":null,"DedicatedClusterId":"","IsolatedSource":"MANUAL","LicenseType":"TencentCloud","DisableApiTermination":false,"HostName":"web-1","DefaultLoginUser":"Administrator","DefaultLoginPort":3389}"#;
 
     #[test]
     fn state_codes_name_the_state() {
