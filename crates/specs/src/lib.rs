@@ -15,7 +15,7 @@
 
 pub mod stub;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 use tclocal_wire::spec::{ActionSpec, ActionStatus, ServiceSpec};
@@ -64,14 +64,26 @@ fn version_of(i: usize) -> &'static str {
 }
 
 /// The files of `service`: a range of indexes (files are sorted by service, then version).
+///
+/// Every request routes through here two or three times (host label, credential scope,
+/// model), so the ranges are kept in a hash map, built on first use, rather than searched.
 fn service_range(service: &str) -> std::ops::Range<usize> {
-    let start = index::FILES.partition_point(|f| text(f.service) < service);
-    // A product has a handful of versions: walking them is cheaper than a second search.
-    let len = index::FILES[start..]
-        .iter()
-        .take_while(|f| text(f.service) == service)
-        .count();
-    start..start + len
+    type Ranges = HashMap<&'static str, std::ops::Range<usize>, foldhash::fast::FixedState>;
+    static RANGES: OnceLock<Ranges> = OnceLock::new();
+    RANGES
+        .get_or_init(|| {
+            let mut ranges = Ranges::default();
+            for i in 0..index::FILE_COUNT {
+                ranges
+                    .entry(service_of(i))
+                    .and_modify(|r| r.end = i + 1)
+                    .or_insert(i..i + 1);
+            }
+            ranges
+        })
+        .get(service)
+        .cloned()
+        .unwrap_or(0..0)
 }
 
 fn file_index(service: &str, version: &str) -> Option<usize> {

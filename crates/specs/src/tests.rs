@@ -151,6 +151,28 @@ fn the_whole_published_catalogue_is_embedded() {
     assert_eq!(r.versions("nope"), Vec::<&str>::new());
 }
 
+/// The service look-up gives every product exactly its files, as a scan of the index does.
+#[test]
+fn every_product_finds_exactly_its_versions() {
+    let r = registry();
+    let mut scanned: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for i in 0..super::index::FILE_COUNT {
+        scanned
+            .entry(super::service_of(i))
+            .or_default()
+            .push(super::version_of(i));
+    }
+    assert_eq!(scanned.len(), r.services().len());
+    for (service, versions) in &scanned {
+        assert_eq!(&r.versions(service), versions, "{service}");
+        assert_eq!(r.service_name(service), Some(*service));
+    }
+    for unknown in ["", "127", "CVM", "cvm ", "zzzz"] {
+        assert!(r.versions(unknown).is_empty(), "{unknown:?}");
+        assert_eq!(r.service_name(unknown), None, "{unknown:?}");
+    }
+}
+
 #[test]
 fn cvm_describe_instances_status_matches_the_published_model() {
     let r = registry();
