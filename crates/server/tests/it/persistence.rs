@@ -119,6 +119,22 @@ async fn admin(url: &str, sql: &str) {
     let _ = task.await;
 }
 
+/// Ends every session on database `db`, and waits until the server has dropped them.
+async fn end_sessions(url: &str, db: &str) {
+    admin(
+        url,
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"),
+    )
+    .await;
+    for _ in 0..100 {
+        if sessions(url, db).await == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the sessions on {db} did not end");
+}
+
 /// Sessions other than the caller's on database `db`.
 async fn sessions(url: &str, db: &str) -> i64 {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
@@ -168,21 +184,13 @@ async fn postgres_connection_loss_is_survived_and_reconnected() {
         "ok"
     );
 
-    // 1. The database refuses new sessions and tclocal's is ended.
+    // 1. The database refuses new sessions and tclocal's are ended.
     admin(
         &url,
-        &format!(
-            "ALTER DATABASE {db} ALLOW_CONNECTIONS false;
-             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
-        ),
+        &format!("ALTER DATABASE {db} ALLOW_CONNECTIONS false"),
     )
     .await;
-    for _ in 0..100 {
-        if sessions(&url, &db).await == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    end_sessions(&url, &db).await;
     let failed = server.call(&Call::tc3("RunInstances", run)).await;
     // api_code checks the envelope: HTTP 200, JSON, a RequestId; never a bare 500.
     assert_eq!(code(&failed), "InternalError", "{}", failed.message());
@@ -217,17 +225,7 @@ async fn postgres_connection_loss_is_survived_and_reconnected() {
     // 3. An administrator ends the sessions while connections are allowed: the next call runs
     // on new sessions and succeeds. (Waiting for the end first keeps the call clear of a COMMIT
     // whose answer is lost; the store's own tests pin a statement that meets the loss.)
-    admin(
-        &url,
-        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"),
-    )
-    .await;
-    for _ in 0..100 {
-        if sessions(&url, &db).await == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    end_sessions(&url, &db).await;
     let after = server.call(&Call::tc3("RunInstances", run)).await;
     assert_eq!(code(&after), "ok", "{}", after.message());
     let all = server.call(&Call::tc3("DescribeInstances", "{}")).await;
