@@ -323,7 +323,10 @@ async fn import_state(
         Err(e) => {
             return error(
                 StatusCode::BAD_REQUEST,
-                &format!("the body is not a tclocal state file: {e}"),
+                &format!(
+                    "the body is not a tclocal state file: {}",
+                    tclocal_store::codec::json_error_reason(&e)
+                ),
             );
         }
     };

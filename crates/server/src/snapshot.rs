@@ -209,7 +209,7 @@ fn parse(table: &str, key: &str, bytes: &[u8]) -> Result<Value, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         table: table.to_owned(),
         key: key.to_owned(),
-        reason: e.to_string(),
+        reason: tclocal_store::codec::json_error_reason(&e),
     })
 }
 

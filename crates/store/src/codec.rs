@@ -60,16 +60,22 @@ pub fn decode_at<T: DeserializeOwned>(table: &str, key: &str, bytes: &[u8]) -> R
         Err(err) => Err(StoreError::Corrupt {
             table: table.to_owned(),
             key: key.to_owned(),
-            // serde_json's own message may quote part of the record, and records may hold secrets:
-            // report only the error class and position.
-            reason: format!(
-                "undecodable record ({:?} error at line {} column {})",
-                err.classify(),
-                err.line(),
-                err.column()
-            ),
+            reason: format!("undecodable record ({})", json_error_reason(&err)),
         }),
     }
+}
+
+/// Why JSON did not decode, without quoting it: serde_json's own message may quote part of the
+/// input (`invalid type: string "…"`), and records and state files may hold secrets. Gives the
+/// error class and position only.
+#[must_use]
+pub fn json_error_reason(err: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {} column {}",
+        err.classify(),
+        err.line(),
+        err.column()
+    )
 }
 
 #[cfg(test)]

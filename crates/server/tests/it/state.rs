@@ -231,7 +231,8 @@ async fn merge_keeps_rows_the_file_lacks_and_replace_drops_them() {
 }
 
 /// A file that is not a snapshot, is too new, names an unknown table, or holds a record the
-/// product cannot load is refused with a reason, and the state is unchanged.
+/// product cannot load is refused with a reason that quotes none of the file, and the state is
+/// unchanged.
 #[tokio::test]
 async fn bad_snapshots_are_refused_and_change_nothing() {
     let server = Server::start().await;
@@ -256,12 +257,19 @@ async fn bad_snapshots_are_refused_and_change_nothing() {
             "does not load",
         ),
         ("?mode=sideways", json!({"format": "tclocal-state", "version": 1, "tables": {}}).to_string(), "mode"),
+        // A value where the file has another type: the reason gives its place, never its text.
+        (
+            "",
+            json!({"format": "tclocal-state", "version": "s3cr3t-in-the-file", "tables": {}}).to_string(),
+            "line 1 column",
+        ),
     ];
     for (query, body, reason) in cases {
         let (status, answer) = put_state(&server, query, &body).await;
         assert_eq!(status, 400, "{query} {body}: {answer}");
         let message = answer["error"].as_str().unwrap_or_default();
         assert!(message.contains(reason), "{reason:?} not in {message:?}");
+        assert!(!message.contains("s3cr3t"), "{message}");
         assert_eq!(
             instance_ids(&server, (DEV_SECRET_ID, DEV_SECRET_KEY)).await,
             vec![id.clone()],
