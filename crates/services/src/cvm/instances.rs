@@ -970,15 +970,14 @@ impl Cvm {
             .map(|f| Filter::read(f))
             .collect::<Result<Vec<_>>>()?;
         let inner = self.state.read(now(cx));
-        let Some(scope) = inner.scope(&scope_key(cx)) else {
-            return Ok(super::object(json!({"TotalCount": 0, "InstanceSet": []})).into());
-        };
-        let (total, page) = if ids.is_empty() {
-            select(scope, &parsed, offset, limit)
-        } else {
-            let found: Vec<&Instance> = ids.iter().filter_map(|id| scope.get(id)).collect();
-            let page = found.iter().skip(offset).take(limit).copied().collect();
-            (found.len(), page)
+        let (total, page) = match inner.scope(&scope_key(cx)) {
+            None => (0, Vec::new()),
+            Some(scope) if ids.is_empty() => select(scope, &parsed, offset, limit),
+            Some(scope) => {
+                let found: Vec<&Instance> = ids.iter().filter_map(|id| scope.get(id)).collect();
+                let page = found.iter().skip(offset).take(limit).copied().collect();
+                (found.len(), page)
+            }
         };
         // Serialised straight from the records: twenty full instances as a tree of values
         // cost more than finding them.

@@ -9,11 +9,12 @@
 use serde_json::{Map, Value, json};
 use ssh_key::{LineEnding, PrivateKey, PublicKey};
 use tclocal_store::{Batch, codec};
+use tclocal_wire::clock::Iso8601;
 use tclocal_wire::context::RequestContext;
 use tclocal_wire::{ApiError, ApiResult};
 
 use super::errors::CvmError;
-use super::model::{Instance, KeyPair, State, VERSION, iso8601};
+use super::model::{Instance, KeyPair, State, VERSION};
 use super::params::{bool_of, i64_of, instance_ids, is_short_id, page, str_of, strings, tags};
 use super::state::ScopeKey;
 use super::{Cvm, MESSAGES};
@@ -190,7 +191,7 @@ impl Cvm {
             "Description": "",
             "PublicKey": kp.public_key,
             "AssociatedInstanceIds": bound,
-            "CreatedTime": iso8601(kp.created_ms),
+            "CreatedTime": Iso8601(kp.created_ms),
             "Tags": tags,
         })
     }

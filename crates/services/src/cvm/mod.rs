@@ -19,6 +19,7 @@ use std::sync::{Arc, LazyLock};
 use serde_json::{Map, Value, json};
 use tclocal_store::{Batch, Store, StoreError, codec};
 use tclocal_wire::catalogue::Templates;
+use tclocal_wire::clock::Iso8601;
 use tclocal_wire::context::RequestContext;
 use tclocal_wire::ids::ResourceIds;
 use tclocal_wire::{ApiError, ApiResult};
@@ -285,7 +286,7 @@ impl Product for Cvm {
                     json!({"AppId": app_id, "Region": region, "InstanceId": i.id,
                            "InstanceName": i.name, "InstanceState": i.state.as_str(),
                            "InstanceType": i.instance_type, "Zone": i.zone,
-                           "CreatedTime": model::iso8601(i.created_ms)})
+                           "CreatedTime": Iso8601(i.created_ms)})
                 })
             })
             .collect();

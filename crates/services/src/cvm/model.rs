@@ -136,11 +136,6 @@ pub(crate) struct Instance {
     pub(crate) launch_fails: bool,
 }
 
-/// ISO-8601 UTC with seconds, as CVM writes `CreatedTime`.
-pub(crate) fn iso8601(ms: i64) -> String {
-    tclocal_wire::clock::iso8601(ms)
-}
-
 impl Instance {
     /// The model's `Instance` structure, serialised straight from the record (no tree of
     /// values per answer: `DescribeInstances` writes twenty of these).
@@ -220,21 +215,30 @@ struct WireTag<'a> {
     value: &'a str,
 }
 
-/// Serialises an iterator's items as a JSON array without collecting them.
-struct Each<I>(std::cell::Cell<Option<I>>);
+/// `DataDisks`, written from the records without collecting them.
+struct WireDataDisks<'a>(&'a [Disk]);
 
-impl<I, T> Serialize for Each<I>
-where
-    I: Iterator<Item = T>,
-    T: Serialize,
-{
+impl Serialize for WireDataDisks<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.take().into_iter().flatten())
+        s.collect_seq(self.0.iter().map(|d| WireDataDisk {
+            disk_size: d.size_gb,
+            disk_type: &d.disk_type,
+            disk_id: &d.disk_id,
+            delete_with_instance: d.delete_with_instance,
+            encrypt: false,
+            kms_key_id: None,
+            throughput_performance: 0,
+        }))
     }
 }
 
-fn each<I: Iterator>(items: I) -> Each<I> {
-    Each(std::cell::Cell::new(Some(items)))
+/// `Tags`, written from the records without collecting them.
+struct WireTags<'a>(&'a [(String, String)]);
+
+impl Serialize for WireTags<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|(key, value)| WireTag { key, value }))
+    }
 }
 
 impl Serialize for WireInstance<'_> {
@@ -270,18 +274,7 @@ impl Serialize for WireInstance<'_> {
                 kms_key_id: "",
             },
         )?;
-        m.serialize_field(
-            "DataDisks",
-            &each(i.data_disks.iter().map(|d| WireDataDisk {
-                disk_size: d.size_gb,
-                disk_type: &d.disk_type,
-                disk_id: &d.disk_id,
-                delete_with_instance: d.delete_with_instance,
-                encrypt: false,
-                kms_key_id: None,
-                throughput_performance: 0,
-            })),
-        )?;
+        m.serialize_field("DataDisks", &WireDataDisks(&i.data_disks))?;
         m.serialize_field("PrivateIpAddresses", &[&i.private_ip])?;
         m.serialize_field(
             "PublicIpAddresses",
@@ -320,10 +313,7 @@ impl Serialize for WireInstance<'_> {
             },
         )?;
         m.serialize_field("InstanceState", i.state.as_str())?;
-        m.serialize_field(
-            "Tags",
-            &each(i.tags.iter().map(|(key, value)| WireTag { key, value })),
-        )?;
+        m.serialize_field("Tags", &WireTags(&i.tags))?;
         m.serialize_field("StopChargingMode", &i.stop_charging_mode)?;
         m.serialize_field("Uuid", &i.uuid)?;
         m.serialize_field("LatestOperation", &i.latest_operation)?;
@@ -371,12 +361,6 @@ pub(crate) struct KeyPair {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn iso8601_formats_utc_seconds() {
-        assert_eq!(iso8601(1_700_000_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-    }
 
     /// Two instances that between them set every optional part of the wire form.
     fn samples() -> [Instance; 2] {
