@@ -23,9 +23,9 @@
 //! is reopened the next time the write lock is taken). A loss is often noticed only when a
 //! statement fails, so an operation that can have had no effect yet (a read, taking the lock, a
 //! transaction before its COMMIT) is run once more on a new session; only a COMMIT whose answer
-//! was lost fails the call, with a [`StoreError::Backend`] naming it, since it may have applied. While the server cannot be reached every
-//! call fails fast, trying again at most every [`RECONNECT_INTERVAL`]; [`Store::ping`] tells
-//! `/_tclocal/ready`.
+//! was lost fails the call, with a [`StoreError::Backend`] naming it, since it may have applied.
+//! While the server cannot be reached every call fails fast, trying again at most every
+//! [`RECONNECT_INTERVAL`]; [`Store::ping`] tells `/_tclocal/ready`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -155,6 +155,26 @@ impl Failed {
             repeatable: false,
         }
     }
+}
+
+/// Runs one operation on a [`Session`], and once more on a new session when the first attempt
+/// meets a lost one (see [`Session::again`]). `$op` uses `$conn: &mut Conn` and is a future of
+/// `Result<T, Failed>`; the macro gives the `T`, and returns a failure from the calling
+/// function as a [`StoreError`]. A macro, not a function: the operation borrows both the
+/// caller's arguments and the session's connection, which a closure returning a future cannot
+/// name together.
+macro_rules! on_session {
+    ($session:expr, |$conn:ident| $op:expr) => {{
+        let session = &mut *$session;
+        let mut repeated = false;
+        loop {
+            let $conn = session.get().await?;
+            match $op.await {
+                Ok(done) => break done,
+                Err(failed) => session.again(&failed, &mut repeated)?,
+            }
+        }
+    }};
 }
 
 /// `url` with any password replaced by `***`, for logs, errors and `/_tclocal/info`.
@@ -714,18 +734,11 @@ impl PgStore {
         let conn = Arc::clone(&self.conn);
         tokio::spawn(async move {
             let mut session = conn.lock().await;
-            let mut repeated = false;
-            loop {
-                let conn = session.get().await?;
-                let done = match &write {
-                    Write::Apply(effect) => apply(conn, effect).await,
-                    Write::Clear(table) => clear(conn, table.as_deref()).await,
-                };
-                match done {
-                    Ok(()) => return Ok(()),
-                    Err(failed) => session.again(&failed, &mut repeated)?,
-                }
+            match &write {
+                Write::Apply(effect) => on_session!(session, |conn| apply(conn, effect)),
+                Write::Clear(table) => on_session!(session, |conn| clear(conn, table.as_deref())),
             }
+            Ok(())
         })
         .await
         .map_err(|e| StoreError::Backend(format!("postgres: write task failed: {e}")))?
@@ -741,41 +754,32 @@ impl Store for PgStore {
     async fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>> {
         check_text(table, key)?;
         let mut session = self.conn.lock().await;
-        let mut repeated = false;
-        loop {
-            let conn = session.get().await?;
-            match conn.client.query_opt(&conn.get, &[&table, &key]).await {
-                Ok(row) => return Ok(row.map(|row| row.get(0))),
-                Err(err) => session.again(&Failed::at("get")(err), &mut repeated)?,
-            }
-        }
+        let row = on_session!(session, |conn| async {
+            let row = conn.client.query_opt(&conn.get, &[&table, &key]).await;
+            row.map_err(Failed::at("get"))
+        });
+        Ok(row.map(|row| row.get(0)))
     }
 
     async fn scan(&self, table: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         check_text(table, prefix)?;
         let bound = prefix_upper_bound(prefix);
         let mut session = self.conn.lock().await;
-        let mut repeated = false;
-        loop {
-            let conn = session.get().await?;
-            let rows = match &bound {
+        let rows = on_session!(session, |conn| async {
+            match &bound {
                 Some(bound) => {
                     conn.client
                         .query(&conn.scan_range, &[&table, &prefix, bound])
                         .await
                 }
                 None => conn.client.query(&conn.scan_from, &[&table, &prefix]).await,
-            };
-            match rows {
-                Ok(rows) => {
-                    return Ok(rows
-                        .into_iter()
-                        .map(|row| (row.get(0), row.get(1)))
-                        .collect());
-                }
-                Err(err) => session.again(&Failed::at("scan")(err), &mut repeated)?,
             }
-        }
+            .map_err(Failed::at("scan"))
+        });
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect())
     }
 
     async fn commit(&self, batch: Batch) -> Result<()> {
@@ -792,26 +796,20 @@ impl Store for PgStore {
 
     async fn tables(&self) -> Result<Vec<String>> {
         let mut session = self.conn.lock().await;
-        let mut repeated = false;
-        loop {
-            let conn = session.get().await?;
-            match conn.client.query(&conn.tables, &[]).await {
-                Ok(rows) => return Ok(rows.into_iter().map(|row| row.get(0)).collect()),
-                Err(err) => session.again(&Failed::at("tables")(err), &mut repeated)?,
-            }
-        }
+        let rows = on_session!(session, |conn| async {
+            let rows = conn.client.query(&conn.tables, &[]).await;
+            rows.map_err(Failed::at("tables"))
+        });
+        Ok(rows.into_iter().map(|row| row.get(0)).collect())
     }
 
     async fn ping(&self) -> Result<()> {
         let mut session = self.conn.lock().await;
-        let mut repeated = false;
-        loop {
-            let conn = session.get().await?;
-            match conn.client.simple_query("SELECT 1").await {
-                Ok(_) => return Ok(()),
-                Err(err) => session.again(&Failed::at("ping")(err), &mut repeated)?,
-            }
-        }
+        on_session!(session, |conn| async {
+            let answer = conn.client.simple_query("SELECT 1").await;
+            answer.map(drop).map_err(Failed::at("ping"))
+        });
+        Ok(())
     }
 
     fn shared(&self) -> Option<Arc<dyn Shared>> {
@@ -832,16 +830,11 @@ struct PgShared {
 impl Shared for PgShared {
     async fn generation(&self) -> Result<i64> {
         let mut session = self.conn.lock().await;
-        let mut repeated = false;
-        loop {
-            let conn = session.get().await?;
-            match conn.client.query_one(&conn.generation, &[]).await {
-                Ok(row) => return Ok(row.get(0)),
-                Err(err) => {
-                    session.again(&Failed::at("read the generation")(err), &mut repeated)?;
-                }
-            }
-        }
+        let row = on_session!(session, |conn| async {
+            let row = conn.client.query_one(&conn.generation, &[]).await;
+            row.map_err(Failed::at("read the generation"))
+        });
+        Ok(row.get(0))
     }
 
     async fn lock_writes(&self) -> Result<()> {
@@ -1040,6 +1033,27 @@ mod tests {
         store.ping().await.unwrap();
         end_sessions(&url, &name);
         store.clear(None).await.unwrap();
+    }
+
+    /// A statement the server refuses (the session is fine) is not run again: its own error
+    /// comes back, naming the operation. A repeat would reconnect and fail elsewhere
+    /// (preparing the statements), so the message tells the two apart.
+    #[tokio::test]
+    async fn a_refused_statement_is_reported_not_repeated() {
+        let Some(url) = test_url("postgres::tests::a_refused_statement_is_reported_not_repeated")
+        else {
+            return;
+        };
+        let _serial = SERIAL.lock().await;
+        drop_schema(&url).await;
+        let store = PgStore::open(&url).await.unwrap();
+        execute(&url, "DROP TABLE tclocal_kv").await;
+        let got = store.get("cvm.instances", "ins-1").await;
+        drop(store);
+        // The next test opens a database tclocal never saw, whatever this one found.
+        drop_schema(&url).await;
+        let err = got.unwrap_err().to_string();
+        assert!(err.contains("postgres: get: ERROR 42P01"), "{err}");
     }
 
     /// Two stores open the same database at once (two processes): each sees the other's
