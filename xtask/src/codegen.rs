@@ -539,7 +539,8 @@ mod tests {
                 "objects": {
                   "Login": [{"name": "Password", "type": "string", "member": "string"},
                             {"name": "User", "type": "string", "member": "string"}],
-                  "Plain": [{"name": "User", "type": "string", "member": "string"}]
+                  "Plain": [{"name": "User", "type": "string", "member": "string"}],
+                  "Issued": [{"name": "PrivateKey", "type": "string", "member": "string", "output_required": true}]
                 }}"#,
         )
         .unwrap();
@@ -558,6 +559,12 @@ mod tests {
             "{code}"
         );
         assert!(!code.contains("impl std::fmt::Debug for Plain"), "{code}");
+        // A member always present in an answer is a plain field, shown as `***` outright.
+        let issued = &code[code.find("impl std::fmt::Debug for Issued").unwrap()..];
+        assert!(
+            issued.contains(".field(\"private_key\", &crate::Redacted)"),
+            "{code}"
+        );
     }
 
     #[test]
